@@ -1,0 +1,209 @@
+"""The ``drumtx`` command line: ``transcribe`` for drummers; ``train``, ``tune``, ``evaluate`` for research.
+
+Every failure the user can cause ends in one line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+from pathlib import Path
+
+from drumtx.errors import DrumtxError
+
+PROGRAM = "drumtx"
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEBUG_VARIABLE = "DRUMTX_DEBUG"
+"""Set this environment variable to see tracebacks of unexpected errors."""
+
+RESEARCH_COMMANDS = {
+    "train": ("drumtx.train", "train a model on a built data set"),
+    "tune": ("drumtx.tune", "tune per-class peak picking on a validation set"),
+    "evaluate": ("drumtx.evaluate", "score a model against annotated audio"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``drumtx`` argument parser.
+
+    A research command's own arguments are added only when ``command`` names it, so
+    that parsing ``transcribe`` never imports the training stack.
+    """
+    from drumtx import __version__
+    from drumtx.export.formats import DEFAULT_FORMATS, WRITERS
+
+    parser = _Parser(prog=PROGRAM, description="Drum transcription: audio to drum sheet music.")
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    transcribe = commands.add_parser("transcribe", help="transcribe audio files to scores and MIDI")
+    transcribe.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files or folders")
+    transcribe.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+    transcribe.add_argument(
+        "--format",
+        default=",".join(DEFAULT_FORMATS),
+        help=f"comma-separated output formats among {', '.join(WRITERS)} (default: %(default)s)",
+    )
+    transcribe.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    transcribe.add_argument("--model", metavar="DIR", help="model folder (default: bundled model)")
+    transcribe.add_argument(
+        "--no-rhythm", action="store_true", help="skip beat tracking (score on a plain grid)"
+    )
+    transcribe.set_defaults(handler=run_transcribe)
+
+    for name, (module_name, summary) in RESEARCH_COMMANDS.items():
+        sub = commands.add_parser(name, help=summary)
+        sub.set_defaults(handler=_research_handler(module_name))
+        if command == name:
+            import_module(module_name).add_arguments(sub)
+    return parser
+
+
+def _research_handler(module_name: str):
+    def handler(args: argparse.Namespace) -> int:
+        return int(import_module(module_name).run(args) or 0)
+
+    return handler
+
+
+def parse_formats(text: str) -> list[str]:
+    """Split ``"mscx,mid"`` into known format names, in order, without repeats."""
+    from drumtx.export.formats import WRITERS
+
+    formats = []
+    for name in (part.strip().lower().lstrip(".") for part in text.split(",")):
+        if name == "midi":
+            name = "mid"
+        if name not in WRITERS:
+            raise DrumtxError(f"unknown format {name!r} (choose from {', '.join(WRITERS)})")
+        if name not in formats:
+            formats.append(name)
+    if not formats:
+        raise DrumtxError("no output format given")
+    return formats
+
+
+def collect_inputs(inputs: Sequence[str]) -> list[Path]:
+    """Expand folders into the audio files they contain; check that every input exists."""
+    from drumtx.audio import AUDIO_EXTENSIONS
+
+    files: list[Path] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            )
+            if not found:
+                raise DrumtxError(f"{path}: no audio files ({' '.join(AUDIO_EXTENSIONS)})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DrumtxError(f"{path}: no such file or folder")
+    stems = [file.stem for file in files]
+    repeated = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if repeated:
+        raise DrumtxError(f"several inputs would write the same outputs: {', '.join(repeated)}")
+    return files
+
+
+def output_paths(audio_path: Path, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
+    """``OUTDIR/<input stem>.<ext>`` for each format."""
+    return {name: out_dir / f"{audio_path.stem}.{name}" for name in formats}
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    """Transcribe every input; one file's failure is reported and the others go on."""
+    formats = parse_formats(args.format)
+    files = collect_inputs(args.inputs)
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DrumtxError(f"{out_dir}: exists and is not a folder")
+    if not args.force:
+        for file in files:
+            for path in output_paths(file, out_dir, formats).values():
+                if path.exists():
+                    raise DrumtxError(f"{path} exists (use --force to overwrite)")
+
+    from drumtx.pipeline import Transcriber
+
+    transcriber = Transcriber.load(args.model)
+    failures = 0
+    for file in _progress(files):
+        try:
+            result = transcriber.transcribe(file, rhythm=not args.no_rhythm)
+            written = write_outputs(result, output_paths(file, out_dir, formats), args.force)
+        except DrumtxError as error:
+            failures += 1
+            print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+            continue
+        counts = result.drum_counts()
+        summary = " ".join(f"{name}:{count}" for name, count in counts.items() if count)
+        names = ", ".join(path.name for path in written)
+        print(f"{file.name}: {len(result.drums)} drum hits ({summary or 'none'}) -> {names}")
+    if failures:
+        print(f"{PROGRAM}: {failures} of {len(files)} files failed", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+def write_outputs(result, paths: dict[str, Path], force: bool) -> list[Path]:
+    """Write every format; if one fails, remove the ones this call already wrote."""
+    from drumtx.export.formats import writer_for
+
+    written: list[Path] = []
+    try:
+        for name, path in paths.items():
+            written.append(writer_for(name)(result, path, force=force))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _progress(files: list[Path]):
+    """A progress bar on stderr when several files are transcribed at a terminal."""
+    if len(files) < 2 or not sys.stderr.isatty():
+        return files
+    from tqdm import tqdm
+
+    return tqdm(files, unit="file", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``drumtx`` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        command = next((word for word in argv if not word.startswith("-")), None)
+        args = build_parser(command).parse_args(argv)
+        return args.handler(args)
+    except DrumtxError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(f"{PROGRAM}: error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

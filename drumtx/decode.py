@@ -1,0 +1,242 @@
+"""From activations to events: adaptive peak picking for drums, note tracking for pitched heads.
+
+Peak picking follows Böck et al. / madmom's ``peak_picking``: a frame is a hit when its
+activation is (1) at least the moving average around it plus ``threshold`` and (2) the
+maximum of its neighbourhood; hits closer than ``combine_s`` are merged (first kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+from drumtx import vocab
+from drumtx.features import FRAMES_PER_SECOND
+from drumtx.transcription import empty_notes, make_drums, make_notes
+
+MAX_MIDI_VELOCITY = 127
+MIN_MIDI_VELOCITY = 1
+
+
+@dataclass(frozen=True)
+class PeakPickingParams:
+    """Parameters of adaptive peak picking for one class.
+
+    Attributes
+    ----------
+    threshold : float
+        Minimum height of a peak above the moving average (activation units, 0-1).
+    pre_avg_s, post_avg_s : float
+        Moving-average window before / after the frame, in seconds.
+    pre_max_s, post_max_s : float
+        Local-maximum window before / after the frame, in seconds.
+    combine_s : float
+        Minimum gap between two hits of the class, in seconds; closer hits are merged.
+    """
+
+    threshold: float = 0.35
+    pre_avg_s: float = 0.10
+    post_avg_s: float = 0.03
+    pre_max_s: float = 0.03
+    post_max_s: float = 0.03
+    combine_s: float = 0.03
+
+
+DEFAULT_PEAK_PICKING = PeakPickingParams()
+
+
+def peak_frames(
+    activation: np.ndarray,
+    params: PeakPickingParams = DEFAULT_PEAK_PICKING,
+    frames_per_second: float = FRAMES_PER_SECOND,
+) -> np.ndarray:
+    """Frame indices of the hits in one activation curve.
+
+    Matches ``madmom.features.onsets.peak_picking`` followed by madmom's
+    ``combine_events(..., combine='left')``.
+
+    Parameters
+    ----------
+    activation : numpy.ndarray, shape (n_frames,)
+    params : PeakPickingParams
+    frames_per_second : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_hits,), int64
+        Increasing frame indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> curve = np.zeros(100); curve[[10, 50]] = 1.0
+    >>> peak_frames(curve).tolist()
+    [10, 50]
+    """
+    activation = np.asarray(activation, dtype=np.float64)
+    if activation.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    pre_avg, post_avg, pre_max, post_max = (
+        int(round(seconds * frames_per_second))
+        for seconds in (params.pre_avg_s, params.post_avg_s, params.pre_max_s, params.post_max_s)
+    )
+    avg_length = pre_avg + post_avg + 1
+    if avg_length > 1:
+        origin = int(np.floor((pre_avg - post_avg) / 2))
+        moving_average = uniform_filter1d(activation, avg_length, mode="constant", origin=origin)
+    else:
+        moving_average = np.zeros_like(activation)
+    detections = activation * (activation >= moving_average + params.threshold)
+    max_length = pre_max + post_max + 1
+    if max_length > 1:
+        origin = int(np.floor((pre_max - post_max) / 2))
+        moving_maximum = maximum_filter1d(detections, max_length, mode="constant", origin=origin)
+        detections = detections * (detections == moving_maximum)
+    frames = np.nonzero(detections)[0]
+    return _combine(frames, params.combine_s * frames_per_second)
+
+
+def _combine(frames: np.ndarray, min_gap_frames: float) -> np.ndarray:
+    """Keep the first of each group of frames closer than ``min_gap_frames`` to the last kept one."""
+    kept: list[int] = []
+    for frame in frames:
+        if not kept or frame - kept[-1] > min_gap_frames:
+            kept.append(int(frame))
+    return np.asarray(kept, dtype=np.int64)
+
+
+def pick_drum_hits(
+    activations: dict[str, np.ndarray],
+    params: dict[str, PeakPickingParams] | None = None,
+    frames_per_second: float = FRAMES_PER_SECOND,
+) -> pd.DataFrame:
+    """Drum hits from the model's drum heads.
+
+    Parameters
+    ----------
+    activations : dict
+        ``"drum_onsets"``: shape (n_frames, 13), values 0-1, columns in
+        :data:`drumtx.vocab.DRUM_CLASSES` order; optional ``"drum_velocity"`` of the same
+        shape (0-1, scaled to MIDI 1-127 at each hit; 100 when absent).
+    params : dict, optional
+        Class name -> :class:`PeakPickingParams`; missing classes use the defaults.
+    frames_per_second : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time_s``, ``cls``, ``velocity`` sorted by time.
+    """
+    params = params or {}
+    onsets = np.asarray(activations["drum_onsets"])
+    velocities = activations.get("drum_velocity")
+    times, classes, hit_velocities = [], [], []
+    for index, name in enumerate(vocab.DRUM_CLASSES):
+        frames = peak_frames(onsets[:, index], params.get(name, DEFAULT_PEAK_PICKING), frames_per_second)
+        times.append(frames / frames_per_second)
+        classes.extend([name] * len(frames))
+        if velocities is None:
+            hit_velocities.append(np.full(len(frames), DEFAULT_VELOCITY))
+        else:
+            hit_velocities.append(velocity_to_midi(np.asarray(velocities)[frames, index]))
+    return make_drums(np.concatenate(times), classes, np.concatenate(hit_velocities))
+
+
+DEFAULT_VELOCITY = 100
+
+
+def velocity_to_midi(velocity: np.ndarray) -> np.ndarray:
+    """Map velocity-head outputs (0-1) to MIDI velocities (1-127)."""
+    scaled = np.round(np.asarray(velocity, dtype=np.float64) * MAX_MIDI_VELOCITY)
+    return np.clip(scaled, MIN_MIDI_VELOCITY, MAX_MIDI_VELOCITY).astype(np.int64)
+
+
+ONSET_THRESHOLD = 0.5
+FRAME_THRESHOLD = 0.3
+MIN_NOTE_FRAMES = 3
+"""Shortest pitched note kept (30 ms at 100 fps)."""
+
+
+def pick_pitched_notes(
+    activations: dict[str, np.ndarray],
+    onset_threshold: float = ONSET_THRESHOLD,
+    frame_threshold: float = FRAME_THRESHOLD,
+    frames_per_second: float = FRAMES_PER_SECOND,
+) -> pd.DataFrame:
+    """Pitched notes from onset and frame activations (Onsets-and-Frames style decoding).
+
+    A note starts at an onset peak above ``onset_threshold`` and lasts while the frame
+    activation stays above ``frame_threshold``, or until the next onset of that pitch.
+
+    Parameters
+    ----------
+    activations : dict
+        ``"pitch_onsets"`` and ``"pitch_frames"``, each shape (n_frames, 88), 0-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``onset_s``, ``offset_s``, ``pitch``, ``velocity``.
+    """
+    if "pitch_onsets" not in activations:
+        return empty_notes()
+    onsets = np.asarray(activations["pitch_onsets"])
+    frames = np.asarray(activations["pitch_frames"])
+    n_frames = onsets.shape[0]
+    note_params = PeakPickingParams(threshold=onset_threshold, pre_avg_s=0.0, post_avg_s=0.0)
+    starts, ends, pitches, velocities = [], [], [], []
+    for key in range(onsets.shape[1]):
+        onset_frames = peak_frames(onsets[:, key], note_params, frames_per_second)
+        for position, start in enumerate(onset_frames):
+            limit = onset_frames[position + 1] if position + 1 < len(onset_frames) else n_frames
+            end = start + 1
+            while end < limit and frames[end, key] >= frame_threshold:
+                end += 1
+            if end - start < MIN_NOTE_FRAMES:
+                end = min(start + MIN_NOTE_FRAMES, n_frames)
+            starts.append(start)
+            ends.append(end)
+            pitches.append(vocab.PITCH_MIN + key)
+            velocities.append(velocity_to_midi(onsets[start, key]))
+    return make_notes(
+        np.asarray(starts) / frames_per_second,
+        np.asarray(ends) / frames_per_second,
+        pitches,
+        velocities,
+    )
+
+
+def save_peak_picking(params: dict[str, PeakPickingParams], path: str | os.PathLike) -> None:
+    """Write per-class peak-picking parameters as JSON."""
+    data = {name: asdict(value) for name, value in params.items()}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+def load_peak_picking(path: str | os.PathLike) -> dict[str, PeakPickingParams]:
+    """Read per-class peak-picking parameters written by :func:`save_peak_picking`."""
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    known = {field.name for field in fields(PeakPickingParams)}
+    return {
+        name: PeakPickingParams(**{k: float(v) for k, v in values.items() if k in known})
+        for name, values in data.items()
+        if name in vocab.CLASS_INDEX
+    }
+
+
+def with_thresholds(
+    params: dict[str, PeakPickingParams], thresholds: dict[str, float]
+) -> dict[str, PeakPickingParams]:
+    """Return ``params`` with some classes' thresholds replaced (e.g. from sensitivity sliders)."""
+    updated = dict(params)
+    for name, threshold in thresholds.items():
+        base = params.get(name, DEFAULT_PEAK_PICKING)
+        updated[name] = PeakPickingParams(**{**asdict(base), "threshold": float(threshold)})
+    return updated

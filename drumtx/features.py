@@ -1,0 +1,141 @@
+"""Input features: log-frequency filtered, log-compressed STFT magnitudes plus their positive flux.
+
+All time axes here are frames at :data:`FRAMES_PER_SECOND`; frame ``k`` is centred on
+sample ``k * HOP_LENGTH`` (librosa's ``center=True`` convention), i.e. on ``k / FRAMES_PER_SECOND`` seconds.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import librosa
+import numpy as np
+
+SAMPLE_RATE = 44100
+"""Sample rate (Hz) the model hears; audio is resampled to it on loading."""
+
+FRAMES_PER_SECOND = 100
+HOP_LENGTH = SAMPLE_RATE // FRAMES_PER_SECOND
+"""Samples between frames (441 at 44.1 kHz)."""
+
+N_FFT = 2048
+"""STFT window length in samples (46 ms)."""
+
+BANDS_PER_OCTAVE = 12
+MIN_FREQUENCY_HZ = 30.0
+MAX_FREQUENCY_HZ = 17000.0
+LOG_COMPRESSION_MULTIPLIER = 1.0
+"""Features are ``log10(1 + multiplier * filtered_magnitude)``."""
+
+
+@lru_cache(maxsize=4)
+def log_filterbank(
+    sample_rate: int = SAMPLE_RATE,
+    n_fft: int = N_FFT,
+    bands_per_octave: int = BANDS_PER_OCTAVE,
+    min_frequency_hz: float = MIN_FREQUENCY_HZ,
+    max_frequency_hz: float = MAX_FREQUENCY_HZ,
+) -> np.ndarray:
+    """Triangular filters on a logarithmic frequency axis (madmom's LogarithmicFilterbank style).
+
+    Centre frequencies are spaced ``bands_per_octave`` per octave and snapped to STFT bins;
+    duplicate bins are merged, so low bands are never narrower than one bin. Each filter
+    sums to one.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_fft // 2 + 1, n_bands), float32
+    """
+    bin_frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+    n_octaves = np.log2(max_frequency_hz / min_frequency_hz)
+    centres_hz = min_frequency_hz * 2.0 ** (
+        np.arange(0, np.floor(n_octaves * bands_per_octave) + 1) / bands_per_octave
+    )
+    bins = np.unique(np.round(centres_hz / bin_frequencies[1]).astype(int))
+    bins = bins[(bins > 0) & (bins < len(bin_frequencies))]
+    filters = np.zeros((len(bin_frequencies), len(bins) - 2), dtype=np.float32)
+    for band, (start, centre, stop) in enumerate(zip(bins[:-2], bins[1:-1], bins[2:])):
+        rising = np.linspace(0.0, 1.0, centre - start, endpoint=False)
+        falling = np.linspace(1.0, 0.0, stop - centre, endpoint=False)
+        triangle = np.concatenate([rising, falling])
+        if triangle.sum() == 0:
+            triangle = np.ones(1)
+            start = centre
+        filters[start : start + len(triangle), band] = triangle / triangle.sum()
+    return filters
+
+
+N_SPECTRAL_BANDS = log_filterbank().shape[1]
+N_FEATURE_BINS = 2 * N_SPECTRAL_BANDS
+"""Feature vector length: filtered spectrogram bands followed by their positive flux."""
+
+
+def n_frames(n_samples: int) -> int:
+    """Number of feature frames for ``n_samples`` of audio at :data:`SAMPLE_RATE`."""
+    return 1 + int(n_samples) // HOP_LENGTH
+
+
+def frame_to_seconds(frames):
+    """Frame index (scalar or array) -> time in seconds."""
+    return np.asarray(frames) / FRAMES_PER_SECOND
+
+
+def seconds_to_frame(seconds):
+    """Time in seconds (scalar or array) -> nearest frame index (int)."""
+    return np.round(np.asarray(seconds) * FRAMES_PER_SECOND).astype(np.int64)
+
+
+def log_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """Log-compressed, log-frequency filtered STFT magnitude.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray, shape (n_samples,)
+        Mono audio at :data:`SAMPLE_RATE`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_frames, N_SPECTRAL_BANDS), float32
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono samples, got shape {samples.shape}")
+    magnitude = np.abs(
+        librosa.stft(samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann", center=True)
+    )
+    filtered = magnitude.T @ log_filterbank()
+    return np.log10(1.0 + LOG_COMPRESSION_MULTIPLIER * filtered).astype(np.float32)
+
+
+def positive_flux(spectrogram: np.ndarray) -> np.ndarray:
+    """Half-wave rectified first difference along time (first frame is zero).
+
+    Parameters
+    ----------
+    spectrogram : numpy.ndarray, shape (n_frames, n_bands)
+
+    Returns
+    -------
+    numpy.ndarray, same shape, float32
+    """
+    flux = np.zeros_like(spectrogram)
+    flux[1:] = np.maximum(spectrogram[1:] - spectrogram[:-1], 0.0)
+    return flux
+
+
+def compute_features(samples: np.ndarray) -> np.ndarray:
+    """Model input features for mono audio at :data:`SAMPLE_RATE`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_frames, N_FEATURE_BINS), float32
+        Frame ``k`` describes the audio around ``k / FRAMES_PER_SECOND`` seconds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> compute_features(np.zeros(SAMPLE_RATE, dtype=np.float32)).shape[0]
+    101
+    """
+    spectrogram = log_spectrogram(samples)
+    return np.concatenate([spectrogram, positive_flux(spectrogram)], axis=1)

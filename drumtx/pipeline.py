@@ -1,0 +1,162 @@
+"""The transcription pipeline: audio -> features -> model -> decoding -> :class:`Transcription`.
+
+Examples
+--------
+>>> from drumtx import transcribe                         # doctest: +SKIP
+>>> result = transcribe("song.flac")                      # doctest: +SKIP
+>>> result.drums.head()                                   # doctest: +SKIP
+   time_s  cls  velocity
+0    0.52   KD        97
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drumtx import decode, features
+from drumtx.audio import load_audio
+from drumtx.transcription import Transcription
+
+PEAK_PICKING_FILE = "peak_picking.json"
+
+
+@dataclass
+class Transcriber:
+    """A loaded model with its decoding parameters; load once, transcribe many files.
+
+    Attributes
+    ----------
+    model : keras.Model
+        The network (see :func:`drumtx.model.build_model`).
+    peak_picking : dict
+        Class name -> :class:`drumtx.decode.PeakPickingParams` tuned for this model.
+    model_dir : pathlib.Path
+        Where the model was loaded from.
+    """
+
+    model: object
+    peak_picking: dict[str, decode.PeakPickingParams]
+    model_dir: Path
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike | None = None) -> Transcriber:
+        """Load a model directory (the bundled default model when ``None``)."""
+        from drumtx import model as model_module
+
+        directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
+        network = model_module.load_model(directory)
+        params_path = directory / PEAK_PICKING_FILE
+        params = decode.load_peak_picking(params_path) if params_path.exists() else {}
+        return cls(model=network, peak_picking=params, model_dir=directory)
+
+    def activations(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+        """Frame-wise activations of every head for mono samples at the model's rate.
+
+        Returns
+        -------
+        dict
+            ``drum_onsets``, ``drum_velocity``: shape (n_frames, 13);
+            ``pitch_onsets``, ``pitch_frames``: shape (n_frames, 88); values 0-1.
+        """
+        from drumtx.windows import predict_activations
+
+        return predict_activations(self.model, features.compute_features(samples))
+
+    def decode(
+        self,
+        activations: dict[str, np.ndarray],
+        source: str,
+        duration_s: float,
+        thresholds: dict[str, float] | None = None,
+    ) -> Transcription:
+        """Events from activations; ``thresholds`` overrides some classes' peak thresholds."""
+        params = decode.with_thresholds(self.peak_picking, thresholds or {})
+        return Transcription(
+            source=source,
+            duration_s=float(duration_s),
+            drums=decode.pick_drum_hits(activations, params),
+            notes=decode.pick_pitched_notes(activations),
+        )
+
+    def transcribe(
+        self,
+        audio: str | os.PathLike | np.ndarray,
+        source: str | None = None,
+        rhythm: bool = True,
+    ) -> Transcription:
+        """Transcribe a file or mono samples at :data:`drumtx.features.SAMPLE_RATE`.
+
+        Parameters
+        ----------
+        audio : path-like or numpy.ndarray
+        source : str, optional
+            Name for the result; defaults to the file stem (``"audio"`` for arrays).
+        rhythm : bool
+            Also estimate beats, downbeats and tempo (needed for a metered score).
+        """
+        if isinstance(audio, np.ndarray):
+            samples = np.asarray(audio, dtype=np.float32)
+            source = source or "audio"
+        else:
+            samples = load_audio(audio)
+            source = source or Path(audio).stem
+        duration_s = len(samples) / features.SAMPLE_RATE
+        result = self.decode(self.activations(samples), source, duration_s)
+        if rhythm:
+            from drumtx.rhythm import with_rhythm
+
+            result = with_rhythm(result, samples)
+        return result
+
+
+_DEFAULT_TRANSCRIBER: Transcriber | None = None
+
+
+def default_transcriber() -> Transcriber:
+    """The bundled model, loaded on first use and kept for the process."""
+    global _DEFAULT_TRANSCRIBER
+    if _DEFAULT_TRANSCRIBER is None:
+        _DEFAULT_TRANSCRIBER = Transcriber.load()
+    return _DEFAULT_TRANSCRIBER
+
+
+def transcribe(
+    audio: str | os.PathLike | np.ndarray,
+    model_dir: str | os.PathLike | None = None,
+    rhythm: bool = True,
+) -> Transcription:
+    """Transcribe an audio file (or mono samples at 44.1 kHz) with a model.
+
+    Parameters
+    ----------
+    audio : path-like or numpy.ndarray
+    model_dir : path-like, optional
+        A trained model directory; the bundled default when ``None``.
+    rhythm : bool
+        Estimate beats and tempo as well.
+
+    Returns
+    -------
+    Transcription
+    """
+    transcriber = default_transcriber() if model_dir is None else Transcriber.load(model_dir)
+    return transcriber.transcribe(audio, rhythm=rhythm)
+
+
+def compute_activations(samples: np.ndarray) -> dict[str, np.ndarray]:
+    """Activations of the default model for mono samples at 44.1 kHz."""
+    return default_transcriber().activations(samples)
+
+
+def decode_activations(
+    activations: dict[str, np.ndarray],
+    source: str,
+    duration_s: float,
+    thresholds: dict[str, float] | None = None,
+) -> Transcription:
+    """Decode activations of the default model (cheap: re-run for new thresholds)."""
+    return default_transcriber().decode(activations, source, duration_s, thresholds)
