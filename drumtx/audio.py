@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from drumtx.features import SAMPLE_RATE
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a", ".opus")
 """File name endings treated as audio when a folder is given."""
 
-RESAMPLE_QUALITY = "soxr_hq"
+STREAM_BLOCK_S = 30.0
+"""Seconds of audio decoded at a time when streaming."""
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -40,6 +42,37 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
     AudioLoadError
         The path is missing, is not a file, is empty, or holds no decodable audio.
     """
+    return np.concatenate(list(iter_audio_blocks(path, sample_rate)))
+
+
+def iter_audio_blocks(
+    path: str | os.PathLike,
+    sample_rate: int = SAMPLE_RATE,
+    block_s: float = STREAM_BLOCK_S,
+) -> Iterator[np.ndarray]:
+    """Decode an audio file block by block, as mono float32 at ``sample_rate``.
+
+    Memory stays bounded by the block size, whatever the file's length. Concatenating
+    the blocks gives exactly :func:`load_audio`'s result.
+
+    Parameters
+    ----------
+    path : path-like
+    sample_rate : int
+        Target rate in Hz.
+    block_s : float
+        Seconds of input decoded per step.
+
+    Yields
+    ------
+    numpy.ndarray, shape (n_block_samples,), float32
+        Consecutive pieces of the signal (some may be empty).
+
+    Raises
+    ------
+    AudioLoadError
+        As :func:`load_audio`, also when the file breaks off in the middle.
+    """
     path = Path(path)
     if not path.exists():
         raise AudioLoadError(f"{path}: no such file")
@@ -47,13 +80,31 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         raise AudioLoadError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise AudioLoadError(f"{path}: file is empty")
-    samples, file_rate = _decode(path)
-    if samples.size == 0:
+    blocks, file_rate = _open_blocks(path, block_s)
+    resampler = None
+    if file_rate != sample_rate:
+        import soxr
+
+        resampler = soxr.ResampleStream(file_rate, sample_rate, 1, dtype="float32", quality="HQ")
+    n_samples = 0
+    try:
+        for block in blocks:
+            mono = _mono(block)
+            n_samples += len(mono)
+            yield mono if resampler is None else resampler.resample_chunk(mono, last=False)
+    except AudioLoadError:
+        raise
+    except Exception as error:  # decoders raise many unrelated types on broken files
+        raise AudioLoadError(f"{path}: cannot decode the whole file ({error})") from None
+    if n_samples == 0:
         raise AudioLoadError(f"{path}: contains no audio samples")
-    return to_mono_at_rate(samples, file_rate, sample_rate)
+    if resampler is not None:
+        yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 
 
-def to_mono_at_rate(samples: np.ndarray, file_rate: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def to_mono_at_rate(
+    samples: np.ndarray, file_rate: int, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """Average channels and resample.
 
     Parameters
@@ -68,40 +119,58 @@ def to_mono_at_rate(samples: np.ndarray, file_rate: int, sample_rate: int = SAMP
     -------
     numpy.ndarray, shape (n_resampled,), float32
     """
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+    samples = _mono(samples)
     if file_rate != sample_rate:
-        import librosa
+        import soxr
 
-        samples = librosa.resample(
-            samples, orig_sr=file_rate, target_sr=sample_rate, res_type=RESAMPLE_QUALITY
-        )
+        samples = soxr.resample(samples, file_rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """Decode with soundfile, falling back to audioread (ffmpeg)."""
+def _mono(samples: np.ndarray) -> np.ndarray:
+    """Average channels; non-finite values become zero."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _open_blocks(path: Path, block_s: float) -> tuple[Iterator[np.ndarray], int]:
+    """A block iterator over the file and its sample rate (soundfile first, then audioread)."""
     import soundfile
 
     try:
-        samples, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
-        return samples, int(file_rate)
+        info = soundfile.info(path)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         soundfile_reason = str(error).split("\n")[0]
+    else:
+        file_rate = int(info.samplerate)
+        blocks = soundfile.blocks(
+            path, blocksize=max(1, int(block_s * file_rate)), dtype="float32", always_2d=True
+        )
+        return blocks, file_rate
     try:
         import audioread
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with audioread.audio_open(str(path)) as reader:
-                file_rate, n_channels = int(reader.samplerate), int(reader.channels)
-                chunks = [np.frombuffer(block, dtype="<i2") for block in reader]
+            reader = audioread.audio_open(str(path))
     except Exception as error:  # audioread raises many unrelated types
         reason = soundfile_reason if "NoBackend" in type(error).__name__ else str(error)
         raise AudioLoadError(f"{path}: not a readable audio file ({reason})") from None
-    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype="<i2")
-    pcm = pcm[: len(pcm) - len(pcm) % max(n_channels, 1)]
-    samples = pcm.reshape(-1, max(n_channels, 1)).astype(np.float32) / 32768.0
-    return samples, file_rate
+    return _audioread_blocks(reader), int(reader.samplerate)
+
+
+def _audioread_blocks(reader) -> Iterator[np.ndarray]:
+    """Blocks of float32 samples, shape (n, n_channels), from an open audioread reader."""
+    n_channels = max(int(reader.channels), 1)
+    remainder = np.zeros(0, dtype="<i2")
+    with reader:
+        for buffer in reader:
+            pcm = np.concatenate([remainder, np.frombuffer(buffer, dtype="<i2")])
+            usable = len(pcm) - len(pcm) % n_channels
+            remainder = pcm[usable:]
+            yield pcm[:usable].reshape(-1, n_channels).astype(np.float32) / PCM16_FULL_SCALE
+
+
+PCM16_FULL_SCALE = 32768.0

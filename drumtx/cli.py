@@ -1,4 +1,6 @@
-"""The ``drumtx`` command line: ``transcribe`` for drummers; ``train``, ``tune``, ``evaluate`` for research.
+"""The ``drumtx`` command line.
+
+``transcribe`` is for drummers; ``train``, ``tune`` and ``evaluate`` are for research.
 
 Every failure the user can cause ends in one line on stderr and a non-zero exit status.
 """

@@ -102,7 +102,7 @@ def peak_frames(
 
 
 def _combine(frames: np.ndarray, min_gap_frames: float) -> np.ndarray:
-    """Keep the first of each group of frames closer than ``min_gap_frames`` to the last kept one."""
+    """Keep the first of each run of frames closer than ``min_gap_frames`` to the last kept."""
     kept: list[int] = []
     for frame in frames:
         if not kept or frame - kept[-1] > min_gap_frames:
@@ -137,7 +137,8 @@ def pick_drum_hits(
     velocities = activations.get("drum_velocity")
     times, classes, hit_velocities = [], [], []
     for index, name in enumerate(vocab.DRUM_CLASSES):
-        frames = peak_frames(onsets[:, index], params.get(name, DEFAULT_PEAK_PICKING), frames_per_second)
+        class_params = params.get(name, DEFAULT_PEAK_PICKING)
+        frames = peak_frames(onsets[:, index], class_params, frames_per_second)
         times.append(frames / frames_per_second)
         classes.extend([name] * len(frames))
         if velocities is None:

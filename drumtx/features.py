@@ -1,11 +1,13 @@
-"""Input features: log-frequency filtered, log-compressed STFT magnitudes plus their positive flux.
+"""Input features: log-frequency filtered, log-compressed STFT magnitudes and their positive flux.
 
 All time axes here are frames at :data:`FRAMES_PER_SECOND`; frame ``k`` is centred on
-sample ``k * HOP_LENGTH`` (librosa's ``center=True`` convention), i.e. on ``k / FRAMES_PER_SECOND`` seconds.
+sample ``k * HOP_LENGTH`` (librosa's ``center=True`` convention), that is on
+``k / FRAMES_PER_SECOND`` seconds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import librosa
@@ -54,7 +56,7 @@ def log_filterbank(
     bins = np.unique(np.round(centres_hz / bin_frequencies[1]).astype(int))
     bins = bins[(bins > 0) & (bins < len(bin_frequencies))]
     filters = np.zeros((len(bin_frequencies), len(bins) - 2), dtype=np.float32)
-    for band, (start, centre, stop) in enumerate(zip(bins[:-2], bins[1:-1], bins[2:])):
+    for band, (start, centre, stop) in enumerate(zip(bins[:-2], bins[1:-1], bins[2:], strict=True)):
         rising = np.linspace(0.0, 1.0, centre - start, endpoint=False)
         falling = np.linspace(1.0, 0.0, stop - centre, endpoint=False)
         triangle = np.concatenate([rising, falling])
@@ -86,7 +88,7 @@ def seconds_to_frame(seconds):
 
 
 def log_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """Log-compressed, log-frequency filtered STFT magnitude.
+    """Log-compressed, log-frequency filtered STFT magnitude (``center=True`` framing).
 
     Parameters
     ----------
@@ -95,32 +97,67 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray, shape (n_frames, N_SPECTRAL_BANDS), float32
+    numpy.ndarray, shape (n_frames(n_samples), N_SPECTRAL_BANDS), float32
     """
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
         raise ValueError(f"expected mono samples, got shape {samples.shape}")
+    framer = _Framer()
+    return np.concatenate([framer.push(samples), framer.finish()])
+
+
+def _compress(frames: np.ndarray) -> np.ndarray:
+    """Filter STFT frames (already windowed audio) into log bands."""
     magnitude = np.abs(
-        librosa.stft(samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann", center=True)
+        librosa.stft(frames, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann", center=False)
     )
     filtered = magnitude.T @ log_filterbank()
     return np.log10(1.0 + LOG_COMPRESSION_MULTIPLIER * filtered).astype(np.float32)
 
 
-def positive_flux(spectrogram: np.ndarray) -> np.ndarray:
-    """Half-wave rectified first difference along time (first frame is zero).
+class _Framer:
+    """Turns consecutive sample blocks into log-spectrogram frames identical to one-shot framing.
+
+    Frame ``k`` covers padded samples ``[k * HOP_LENGTH, k * HOP_LENGTH + N_FFT)``, where the
+    signal is padded with ``N_FFT // 2`` zeros on both sides (librosa's ``center=True``).
+    """
+
+    def __init__(self) -> None:
+        self.pending = np.zeros(N_FFT // 2, dtype=np.float32)
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Add samples; return the frames that are now complete, shape (n, N_SPECTRAL_BANDS)."""
+        self.pending = np.concatenate([self.pending, np.asarray(block, dtype=np.float32)])
+        if len(self.pending) < N_FFT:
+            return np.zeros((0, N_SPECTRAL_BANDS), dtype=np.float32)
+        n_ready = (len(self.pending) - N_FFT) // HOP_LENGTH + 1
+        frames = _compress(self.pending[: (n_ready - 1) * HOP_LENGTH + N_FFT])
+        self.pending = self.pending[n_ready * HOP_LENGTH :]
+        return frames
+
+    def finish(self) -> np.ndarray:
+        """Pad the end and return the last frames."""
+        return self.push(np.zeros(N_FFT // 2, dtype=np.float32))
+
+
+def positive_flux(spectrogram: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """Half-wave rectified first difference along time.
 
     Parameters
     ----------
     spectrogram : numpy.ndarray, shape (n_frames, n_bands)
+    previous : numpy.ndarray, shape (n_bands,), optional
+        The frame before the first one (when processing in blocks); without it the
+        first frame's flux is zero.
 
     Returns
     -------
     numpy.ndarray, same shape, float32
     """
-    flux = np.zeros_like(spectrogram)
-    flux[1:] = np.maximum(spectrogram[1:] - spectrogram[:-1], 0.0)
-    return flux
+    if len(spectrogram) == 0:
+        return np.zeros_like(spectrogram)
+    before = spectrogram[:1] if previous is None else previous[None, :]
+    return np.maximum(np.diff(spectrogram, axis=0, prepend=before), 0.0).astype(np.float32)
 
 
 def compute_features(samples: np.ndarray) -> np.ndarray:
@@ -137,5 +174,35 @@ def compute_features(samples: np.ndarray) -> np.ndarray:
     >>> compute_features(np.zeros(SAMPLE_RATE, dtype=np.float32)).shape[0]
     101
     """
-    spectrogram = log_spectrogram(samples)
-    return np.concatenate([spectrogram, positive_flux(spectrogram)], axis=1)
+    return np.concatenate(list(iter_features([samples])))
+
+
+def iter_features(sample_blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Features of a signal given as consecutive blocks, computed block by block.
+
+    Concatenating the yielded arrays gives exactly ``compute_features`` of the whole
+    signal, while only one block is held at a time.
+
+    Parameters
+    ----------
+    sample_blocks : iterable of numpy.ndarray, each shape (n,)
+        Mono audio at :data:`SAMPLE_RATE`, in order.
+
+    Yields
+    ------
+    numpy.ndarray, shape (n_block_frames, N_FEATURE_BINS), float32
+    """
+    framer = _Framer()
+    previous = None
+    for spectrogram in _spectrogram_blocks(framer, sample_blocks):
+        if len(spectrogram) == 0:
+            continue
+        flux = positive_flux(spectrogram, previous)
+        previous = spectrogram[-1]
+        yield np.concatenate([spectrogram, flux], axis=1)
+
+
+def _spectrogram_blocks(framer: _Framer, sample_blocks: Iterable[np.ndarray]):
+    for block in sample_blocks:
+        yield framer.push(block)
+    yield framer.finish()

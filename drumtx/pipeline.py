@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from drumtx import decode, features
-from drumtx.audio import load_audio
+from drumtx.audio import iter_audio_blocks
 from drumtx.transcription import Transcription
 
 PEAK_PICKING_FILE = "peak_picking.json"
@@ -62,9 +62,13 @@ class Transcriber:
             ``drum_onsets``, ``drum_velocity``: shape (n_frames, 13);
             ``pitch_onsets``, ``pitch_frames``: shape (n_frames, 88); values 0-1.
         """
+        return self.activations_of_features(features.compute_features(samples))
+
+    def activations_of_features(self, frame_features: np.ndarray) -> dict[str, np.ndarray]:
+        """Activations for precomputed features, shape (n_frames, N_FEATURE_BINS)."""
         from drumtx.windows import predict_activations
 
-        return predict_activations(self.model, features.compute_features(samples))
+        return predict_activations(self.model, frame_features)
 
     def decode(
         self,
@@ -99,18 +103,28 @@ class Transcriber:
             Also estimate beats, downbeats and tempo (needed for a metered score).
         """
         if isinstance(audio, np.ndarray):
-            samples = np.asarray(audio, dtype=np.float32)
+            blocks = [np.asarray(audio, dtype=np.float32)]
             source = source or "audio"
         else:
-            samples = load_audio(audio)
+            blocks = iter_audio_blocks(audio)
             source = source or Path(audio).stem
+        kept: list[np.ndarray] = []
+        frame_features = np.concatenate(list(features.iter_features(_tee(blocks, kept))))
+        samples = np.concatenate(kept)
         duration_s = len(samples) / features.SAMPLE_RATE
-        result = self.decode(self.activations(samples), source, duration_s)
+        result = self.decode(self.activations_of_features(frame_features), source, duration_s)
         if rhythm:
             from drumtx.rhythm import with_rhythm
 
             result = with_rhythm(result, samples)
         return result
+
+
+def _tee(blocks, kept: list[np.ndarray]):
+    """Yield the blocks, keeping each one in ``kept``."""
+    for block in blocks:
+        kept.append(block)
+        yield block
 
 
 _DEFAULT_TRANSCRIBER: Transcriber | None = None

@@ -231,7 +231,7 @@ HYDROGEN_NAME_RULES: tuple[tuple[str, int | None], ...] = (
     (r"clave", 75),
     (r"shaker|maraca", 70),
     (r"kick|bass ?drum|^bd\d|_bd_|_k_", 36),
-    (r"side ?stick|^stick$|rim click|stick_", 37),
+    (r"side ?stick|^stick$|- stick$|rim click|stick_", 37),
     (r"rimshot", 40),
     (r"snare|_sn_", 38),
     (r"(hat|hh).*(pedal|pd|pe\b)|pedal ?h|pedalhihat", 44),

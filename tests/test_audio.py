@@ -87,3 +87,29 @@ def test_zero_samples(tmp_path):
 def test_folder_is_not_a_file(tmp_path):
     with pytest.raises(AudioLoadError, match="not a file"):
         load_audio(tmp_path)
+
+
+def test_streamed_blocks_equal_whole_file(tmp_path):
+    from drumtx.audio import iter_audio_blocks
+
+    path = tmp_path / "long.flac"
+    rng = np.random.default_rng(1)
+    soundfile.write(path, 0.1 * rng.standard_normal((48000 * 5, 2)).astype(np.float32), 48000)
+    whole = load_audio(path)
+    blocks = list(iter_audio_blocks(path, block_s=0.7))
+    assert len(blocks) > 5
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    assert abs(len(whole) - 5 * SAMPLE_RATE) <= 1
+
+
+def test_truncated_file_is_a_clear_error_or_shorter_audio(tmp_path):
+    path = tmp_path / "cut.flac"
+    soundfile.write(path, tone(44100, 1), 44100)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    try:
+        samples = load_audio(path)
+    except AudioLoadError as error:
+        assert str(path) in str(error)
+    else:
+        assert 0 < len(samples) < DURATION_S * SAMPLE_RATE

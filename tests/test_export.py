@@ -45,7 +45,8 @@ def test_midi_read_back_has_drums_on_channel_10_and_pitched_elsewhere(tmp_path, 
 
 def test_midi_uses_the_transcription_tempo(tmp_path, transcription):
     path = write_midi(transcription.replace(tempo_bpm=93.0), tmp_path / "t.mid")
-    tempos = [m.tempo for track in mido.MidiFile(path).tracks for m in track if m.type == "set_tempo"]
+    messages = [m for track in mido.MidiFile(path).tracks for m in track]
+    tempos = [m.tempo for m in messages if m.type == "set_tempo"]
     assert tempos == [mido.bpm2tempo(93.0)]
     times = sorted(t for t, c, n, v in midi_note_ons(path) if c == vocab.DRUM_MIDI_CHANNEL)
     assert times[-1] == pytest.approx(2.0, abs=0.002)

@@ -41,3 +41,24 @@ def test_low_tone_lands_in_low_band_high_tone_in_high_band():
     high = features.log_spectrogram(np.sin(2 * np.pi * 8000 * time).astype(np.float32))
     assert np.argmax(low.mean(axis=0)) < 10
     assert np.argmax(high.mean(axis=0)) > features.N_SPECTRAL_BANDS - 25
+
+
+def test_block_wise_features_equal_one_shot_features(clicks):
+    import librosa
+
+    samples = clicks([0.3, 1.1, 2.05], 3.0) + 0.01
+    whole = features.compute_features(samples)
+    cuts = [0, 1, 777, 5000, 44100, 90000, len(samples)]
+    blocks = [samples[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    pieces = np.concatenate(list(features.iter_features(blocks)))
+    np.testing.assert_allclose(pieces, whole, atol=1e-5)
+    # and the framing is librosa's centred STFT
+    reference = np.abs(librosa.stft(samples, n_fft=features.N_FFT, hop_length=features.HOP_LENGTH))
+    expected = np.log10(1 + reference.T @ features.log_filterbank())
+    np.testing.assert_allclose(whole[:, : features.N_SPECTRAL_BANDS], expected, atol=1e-4)
+
+
+def test_features_of_very_short_input():
+    for n_samples in (1, 100, features.HOP_LENGTH, features.N_FFT):
+        values = features.compute_features(np.ones(n_samples, dtype=np.float32))
+        assert values.shape == (features.n_frames(n_samples), features.N_FEATURE_BINS)

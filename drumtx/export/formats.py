@@ -1,4 +1,7 @@
-"""The output formats the CLI and app offer, each a writer ``(transcription, path, force) -> Path``."""
+"""The output formats offered by the CLI and app.
+
+Each is a writer ``(transcription, path, force) -> Path``.
+"""
 
 from __future__ import annotations
 

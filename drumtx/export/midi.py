@@ -85,7 +85,9 @@ def _track(name: str, channel: int, events: list[tuple[int, int, int, int]], pro
     for event_tick, is_on, note, velocity in sorted(events):
         kind = "note_on" if is_on else "note_off"
         track.append(
-            mido.Message(kind, channel=channel, note=note, velocity=velocity, time=event_tick - last_tick)
+            mido.Message(
+                kind, channel=channel, note=note, velocity=velocity, time=event_tick - last_tick
+            )
         )
         last_tick = event_tick
     track.append(mido.MetaMessage("end_of_track", time=0))

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from drumtx import decode, vocab
+from drumtx._madmom import import_madmom
+from drumtx.decode import PeakPickingParams, peak_frames
+
+FPS = 100
+
+
+def curve_with_peaks(n_frames: int, peaks: dict[int, float], width: int = 2) -> np.ndarray:
+    """A smooth activation curve with triangular peaks of given heights."""
+    curve = np.zeros(n_frames)
+    for centre, height in peaks.items():
+        for offset in range(-width, width + 1):
+            if 0 <= centre + offset < n_frames:
+                value = height * (1 - abs(offset) / (width + 1))
+                curve[centre + offset] = max(curve[centre + offset], value)
+    return curve
+
+
+def test_exact_hits_on_hand_made_activations():
+    curve = curve_with_peaks(300, {20: 0.9, 80: 0.6, 150: 0.2, 220: 0.95})
+    params = PeakPickingParams(threshold=0.3)
+    assert peak_frames(curve, params, FPS).tolist() == [20, 80, 220]
+
+
+def test_threshold_is_relative_to_the_moving_average():
+    # A loud sustained plateau with a small bump: the bump rises 0.2 above its surroundings.
+    curve = np.full(200, 0.7)
+    curve[100] = 0.9
+    low = PeakPickingParams(threshold=0.1)
+    high = PeakPickingParams(threshold=0.3)
+    assert 100 in peak_frames(curve, low, FPS).tolist()
+    assert 100 not in peak_frames(curve, high, FPS).tolist()
+
+
+def test_minimum_gap_merges_close_hits_and_keeps_the_first():
+    curve = np.zeros(100)
+    curve[[40, 42, 60]] = [0.9, 0.95, 0.9]
+    params = PeakPickingParams(threshold=0.3, pre_max_s=0.0, post_max_s=0.0, combine_s=0.03)
+    assert peak_frames(curve, params, FPS).tolist() == [40, 60]
+    wide = PeakPickingParams(threshold=0.3, pre_max_s=0.0, post_max_s=0.0, combine_s=0.25)
+    assert peak_frames(curve, wide, FPS).tolist() == [40]
+
+
+def test_empty_and_silent_inputs():
+    assert peak_frames(np.zeros(0)).tolist() == []
+    assert peak_frames(np.zeros(500)).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_madmom_peak_picking(seed):
+    madmom = import_madmom()
+    from madmom.features.onsets import OnsetPeakPickingProcessor
+
+    rng = np.random.default_rng(seed)
+    curve = np.clip(rng.random(1000) ** 6 + 0.05 * rng.standard_normal(1000), 0, 1)
+    params = PeakPickingParams(
+        threshold=0.3, pre_avg_s=0.1, post_avg_s=0.03, pre_max_s=0.03, post_max_s=0.01,
+        combine_s=0.03,
+    )
+    reference = OnsetPeakPickingProcessor(
+        threshold=params.threshold, pre_avg=params.pre_avg_s, post_avg=params.post_avg_s,
+        pre_max=params.pre_max_s, post_max=params.post_max_s, combine=params.combine_s, fps=FPS,
+    )(curve)
+    assert madmom.__name__ == "madmom"
+    ours = peak_frames(curve, params, FPS) / FPS
+    np.testing.assert_allclose(ours, reference)
+    assert len(ours) > 10
+
+
+def test_pick_drum_hits_per_class_with_velocity():
+    n_frames = 200
+    onsets = np.zeros((n_frames, vocab.N_DRUM_CLASSES))
+    velocity = np.zeros_like(onsets)
+    kd, chh = vocab.CLASS_INDEX["KD"], vocab.CLASS_INDEX["CHH"]
+    onsets[[10, 110], kd] = 0.9
+    velocity[[10, 110], kd] = [1.0, 0.5]
+    onsets[60, chh] = 0.8
+    velocity[60, chh] = 0.25
+    hits = decode.pick_drum_hits({"drum_onsets": onsets, "drum_velocity": velocity})
+    assert hits["cls"].tolist() == ["KD", "CHH", "KD"]
+    np.testing.assert_allclose(hits["time_s"], [0.10, 0.60, 1.10])
+    assert hits["velocity"].tolist() == [127, 32, 64]
+
+
+def test_per_class_thresholds_override():
+    onsets = np.zeros((100, vocab.N_DRUM_CLASSES))
+    onsets[50, vocab.CLASS_INDEX["SD"]] = 0.4
+    strict = decode.pick_drum_hits({"drum_onsets": onsets}, {"SD": PeakPickingParams(0.5)})
+    assert len(strict) == 0
+    loose = decode.with_thresholds({"SD": PeakPickingParams(0.5)}, {"SD": 0.2})
+    hits = decode.pick_drum_hits({"drum_onsets": onsets}, loose)
+    assert hits["cls"].tolist() == ["SD"] and hits["velocity"].tolist() == [100]
+
+
+def test_peak_picking_parameters_round_trip(tmp_path):
+    params = {"KD": PeakPickingParams(0.42, combine_s=0.05), "RB": PeakPickingParams(0.7)}
+    path = tmp_path / "peak_picking.json"
+    decode.save_peak_picking(params, path)
+    assert decode.load_peak_picking(path) == params
+
+
+def test_pitched_notes_from_onsets_and_frames():
+    n_frames = 300
+    onsets = np.zeros((n_frames, vocab.N_PITCHES))
+    frames = np.zeros_like(onsets)
+    c4 = vocab.pitch_index(60)
+    onsets[50, c4] = 0.9
+    frames[50:120, c4] = 0.8
+    onsets[200, c4] = 0.7  # a re-attack: its own note, frames only one frame long
+    frames[200, c4] = 0.8
+    notes = decode.pick_pitched_notes({"pitch_onsets": onsets, "pitch_frames": frames})
+    assert notes["pitch"].tolist() == [60, 60]
+    np.testing.assert_allclose(notes["onset_s"], [0.5, 2.0])
+    np.testing.assert_allclose(notes["offset_s"], [1.2, 2.0 + decode.MIN_NOTE_FRAMES / FPS])
