@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumtx._stderr import silenced_stderr
 from drumtx.errors import AudioLoadError
 from drumtx.features import SAMPLE_RATE
 
@@ -74,13 +75,10 @@ def iter_audio_blocks(
         As :func:`load_audio`, also when the file breaks off in the middle.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioLoadError(f"{path}: no such file")
-    if not path.is_file():
-        raise AudioLoadError(f"{path}: not a file")
-    if path.stat().st_size == 0:
-        raise AudioLoadError(f"{path}: file is empty")
+    _check_path(path)
     blocks, file_rate = _open_blocks(path, block_s)
+    if file_rate <= 0:
+        raise AudioLoadError(f"{path}: not a readable audio file (sample rate {file_rate} Hz)")
     resampler = None
     if file_rate != sample_rate:
         import soxr
@@ -100,6 +98,35 @@ def iter_audio_blocks(
         raise AudioLoadError(f"{path}: contains no audio samples")
     if resampler is not None:
         yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
+def check_audio(path: str | os.PathLike) -> None:
+    """Check cheaply that ``path`` looks like decodable audio (reads the header only).
+
+    Raises
+    ------
+    AudioLoadError
+        With the same messages as :func:`load_audio`.
+    """
+    path = Path(path)
+    _check_path(path)
+    blocks, file_rate = _open_blocks(path, STREAM_BLOCK_S)
+    close = getattr(blocks, "close", None)
+    if file_rate <= 0:
+        if close is not None:
+            close()
+        raise AudioLoadError(f"{path}: not a readable audio file (sample rate {file_rate} Hz)")
+    if close is not None:
+        close()
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise AudioLoadError(f"{path}: no such file")
+    if not path.is_file():
+        raise AudioLoadError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise AudioLoadError(f"{path}: file is empty")
 
 
 def to_mono_at_rate(
@@ -140,15 +167,18 @@ def _open_blocks(path: Path, block_s: float) -> tuple[Iterator[np.ndarray], int]
     import soundfile
 
     try:
-        info = soundfile.info(path)
+        with silenced_stderr():
+            info = soundfile.info(path)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        soundfile_reason = str(error).split("\n")[0]
+        soundfile_reason = getattr(error, "error_string", "") or str(error).split("\n")[0]
+        if soundfile_reason.startswith(LIBSNDFILE_CATCH_ALL):
+            soundfile_reason = "unrecognised or corrupt audio data"
     else:
         file_rate = int(info.samplerate)
         blocks = soundfile.blocks(
             path, blocksize=max(1, int(block_s * file_rate)), dtype="float32", always_2d=True
         )
-        return blocks, file_rate
+        return _quietly(blocks), file_rate
     try:
         import audioread
 
@@ -157,8 +187,23 @@ def _open_blocks(path: Path, block_s: float) -> tuple[Iterator[np.ndarray], int]
             reader = audioread.audio_open(str(path))
     except Exception as error:  # audioread raises many unrelated types
         reason = soundfile_reason if "NoBackend" in type(error).__name__ else str(error)
+        reason = (reason or soundfile_reason).strip().rstrip(".")
         raise AudioLoadError(f"{path}: not a readable audio file ({reason})") from None
     return _audioread_blocks(reader), int(reader.samplerate)
+
+
+LIBSNDFILE_CATCH_ALL = "File does not exist"
+"""Start of the message libsndfile gives for undecodable MP3 data, whatever the cause."""
+
+
+def _quietly(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Iterate ``blocks`` with the decoder's messages (e.g. mpg123 resync notes) silenced."""
+    while True:
+        with silenced_stderr():
+            block = next(blocks, None)
+        if block is None:
+            return
+        yield block
 
 
 def _audioread_blocks(reader) -> Iterator[np.ndarray]:

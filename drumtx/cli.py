@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
+from drumtx._stderr import DEBUG_VARIABLE, silenced_stderr
 from drumtx.errors import DrumtxError
 
 PROGRAM = "drumtx"
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-DEBUG_VARIABLE = "DRUMTX_DEBUG"
-"""Set this environment variable to see tracebacks of unexpected errors."""
 
 RESEARCH_COMMANDS = {
     "train": ("drumtx.train", "train a model on a built data set"),
@@ -63,18 +62,38 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     transcribe.add_argument(
         "--no-rhythm", action="store_true", help="skip beat tracking (score on a plain grid)"
     )
+    transcribe.add_argument(
+        "--jobs", type=_positive_int, default=1, metavar="N",
+        help="worker processes for many files, each loading the model once (default: 1)",
+    )
     transcribe.set_defaults(handler=run_transcribe)
 
     for name, (module_name, summary) in RESEARCH_COMMANDS.items():
         sub = commands.add_parser(name, help=summary)
         sub.set_defaults(handler=_research_handler(module_name))
         if command == name:
+            import_tensorflow_quietly()
             import_module(module_name).add_arguments(sub)
     return parser
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up notices kept off the terminal.
+
+    TensorFlow writes informational lines to file descriptor 2 before its logging is
+    configured (``TF_CPP_MIN_LOG_LEVEL`` does not reach them), so stderr is pointed at
+    ``/dev/null`` for the duration of the import only.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    with silenced_stderr():
+        import tensorflow  # noqa: F401
+
+
 def _research_handler(module_name: str):
     def handler(args: argparse.Namespace) -> int:
+        import_tensorflow_quietly()
         return int(import_module(module_name).run(args) or 0)
 
     return handler
@@ -140,26 +159,79 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 if path.exists():
                     raise DrumtxError(f"{path} exists (use --force to overwrite)")
 
-    from drumtx.pipeline import Transcriber
+    from drumtx.audio import check_audio
 
-    transcriber = Transcriber.load(args.model)
     failures = 0
-    for file in _progress(files):
+    readable = []
+    for file in files:
         try:
-            result = transcriber.transcribe(file, rhythm=not args.no_rhythm)
-            written = write_outputs(result, output_paths(file, out_dir, formats), args.force)
+            check_audio(file)
+            readable.append(file)
         except DrumtxError as error:
             failures += 1
             print(f"{PROGRAM}: error: {error}", file=sys.stderr)
-            continue
-        counts = result.drum_counts()
-        summary = " ".join(f"{name}:{count}" for name, count in counts.items() if count)
-        names = ", ".join(path.name for path in written)
-        print(f"{file.name}: {len(result.drums)} drum hits ({summary or 'none'}) -> {names}")
+    if not readable:
+        return EXIT_ERROR
+
+    tasks = [(file, output_paths(file, out_dir, formats)) for file in readable]
+    options = (args.model, not args.no_rhythm, args.force)
+    if args.jobs > 1 and len(tasks) > 1:
+        outcomes = _run_in_workers(tasks, options, min(args.jobs, len(tasks)))
+    else:
+        _load_worker(*options)
+        outcomes = map(_transcribe_one, _progress(tasks))
+    for ok, message in outcomes:
+        if ok:
+            print(message)
+        else:
+            failures += 1
+            print(f"{PROGRAM}: error: {message}", file=sys.stderr)
     if failures:
         print(f"{PROGRAM}: {failures} of {len(files)} files failed", file=sys.stderr)
         return EXIT_ERROR
     return 0
+
+
+_WORKER: dict = {}
+"""Per-process state of transcription workers: the loaded model and options."""
+
+
+def _load_worker(model_dir: str | None, rhythm: bool, force: bool) -> None:
+    """Load the model once in this process (the initializer of every worker)."""
+    import_tensorflow_quietly()
+    from drumtx.pipeline import Transcriber
+
+    _WORKER.update(transcriber=Transcriber.load(model_dir), rhythm=rhythm, force=force)
+
+
+def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
+    """Transcribe one file and write its outputs; ``(ok, summary or error message)``."""
+    file, paths = task
+    try:
+        result = _WORKER["transcriber"].transcribe(file, rhythm=_WORKER["rhythm"])
+        written = write_outputs(result, paths, _WORKER["force"])
+    except DrumtxError as error:
+        return False, str(error)
+    counts = result.drum_counts()
+    summary = " ".join(f"{name}:{count}" for name, count in counts.items() if count)
+    names = ", ".join(path.name for path in written)
+    return True, f"{file.name}: {len(result.drums)} drum hits ({summary or 'none'}) -> {names}"
+
+
+def _run_in_workers(tasks, options, n_workers: int):
+    """Transcribe tasks in ``n_workers`` fresh processes; results in input order."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(n_workers, initializer=_load_worker, initargs=options) as pool:
+        yield from _progress_iter(pool.imap(_transcribe_one, tasks), len(tasks))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def write_outputs(result, paths: dict[str, Path], force: bool) -> list[Path]:
@@ -177,13 +249,17 @@ def write_outputs(result, paths: dict[str, Path], force: bool) -> list[Path]:
     return written
 
 
-def _progress(files: list[Path]):
-    """A progress bar on stderr when several files are transcribed at a terminal."""
-    if len(files) < 2 or not sys.stderr.isatty():
-        return files
+def _progress(items: list):
+    """The items, with a progress bar on stderr when several are transcribed at a terminal."""
+    return _progress_iter(items, len(items))
+
+
+def _progress_iter(items, total: int):
+    if total < 2 or not sys.stderr.isatty():
+        return items
     from tqdm import tqdm
 
-    return tqdm(files, unit="file", file=sys.stderr)
+    return tqdm(items, total=total, unit="file", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

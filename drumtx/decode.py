@@ -3,6 +3,9 @@
 Peak picking follows Böck et al. / madmom's ``peak_picking``: a frame is a hit when its
 activation is (1) at least the moving average around it plus ``threshold`` and (2) the
 maximum of its neighbourhood; hits closer than ``combine_s`` are merged (first kept).
+Unlike madmom, the signal is extended with its edge values (not zeros) for the moving
+average and maximum, so a constant activation, e.g. the network's answer to silence,
+never becomes a hit at the start or end.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ class PeakPickingParams:
 
 DEFAULT_PEAK_PICKING = PeakPickingParams()
 
+EDGE_MODE = "nearest"
+"""How the activation is extended beyond its ends for the moving filters (scipy.ndimage)."""
+
 
 def peak_frames(
     activation: np.ndarray,
@@ -58,7 +64,8 @@ def peak_frames(
     """Frame indices of the hits in one activation curve.
 
     Matches ``madmom.features.onsets.peak_picking`` followed by madmom's
-    ``combine_events(..., combine='left')``.
+    ``combine_events(..., combine='left')``, except within a window of the signal's ends
+    (see the module docstring).
 
     Parameters
     ----------
@@ -88,14 +95,14 @@ def peak_frames(
     avg_length = pre_avg + post_avg + 1
     if avg_length > 1:
         origin = int(np.floor((pre_avg - post_avg) / 2))
-        moving_average = uniform_filter1d(activation, avg_length, mode="constant", origin=origin)
+        moving_average = uniform_filter1d(activation, avg_length, mode=EDGE_MODE, origin=origin)
     else:
         moving_average = np.zeros_like(activation)
     detections = activation * (activation >= moving_average + params.threshold)
     max_length = pre_max + post_max + 1
     if max_length > 1:
         origin = int(np.floor((pre_max - post_max) / 2))
-        moving_maximum = maximum_filter1d(detections, max_length, mode="constant", origin=origin)
+        moving_maximum = maximum_filter1d(detections, max_length, mode=EDGE_MODE, origin=origin)
         detections = detections * (detections == moving_maximum)
     frames = np.nonzero(detections)[0]
     return _combine(frames, params.combine_s * frames_per_second)

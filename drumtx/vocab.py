@@ -268,3 +268,29 @@ HYDROGEN_KIT_OVERRIDES: dict[str, dict[str, int | None]] = {
     "rumpf_kit_z01_h2": {"d#4 - cymbal 1": 57, "e4 - cymbal 2": 49},
 }
 """Per-kit exceptions to :data:`HYDROGEN_NAME_RULES` (instrument name -> GM note or None)."""
+
+ONE_SHOT_NAME_RULES: tuple[tuple[str, int | None], ...] = (
+    # (regular expression searched in the lower-case file name, GM note or None = unused)
+    (r"loop|roll|zap|nasty_bass|glitch|tabla|vinyl|ambi|bass_|guit|mehackit|misc", None),
+    (r"elec_(beep|bell|blip|blup|bong|chime|flip|ping|plip|pop|tick|twang|twip)", None),
+    (r"cowbell", 56),
+    (r"clap", 39),
+    (r"shaker", 70),
+    (r"wood", 76),
+    (r"clav", 75),
+    (r"^bd_|bassdrum|kick|drum_bass", 36),
+    (r"sidestick|^rim|nasty_rim", 37),
+    (r"snare_rim", 40),
+    (r"^sn_|snare", 38),
+    (r"cymbal_pedal|foot_pedal", 44),
+    (r"cymbal_closed|hihat_closed", 42),
+    (r"cymbal_open|hihat_opened", 46),
+    (r"splash", 55),
+    (r"ride", 51),
+    (r"crash|drum_cymbal_(hard|soft)|elec_cymbal", 49),
+    (r"tom_hi", 50),
+    (r"tom_mid|fuzz_tom", 47),
+    (r"tom_lo", 41),
+)
+"""One-shot sample file name (sonic-pi-samples, lmms-common drums) -> GM note; first match wins.
+Files matching no rule are unused."""

@@ -1,0 +1,235 @@
+"""Tests of the training-data factory (they render real audio from the installed Debian sources)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from drumtx.features import SAMPLE_RATE
+from drumtx.vocab import (
+    AVL_KIT_NOTE_TO_GM,
+    DRUM_CLASSES,
+    GM_TO_CLASS,
+    PITCH_MAX,
+    PITCH_MIN,
+)
+
+kits = pytest.importorskip("data_prep.kits")
+from data_prep import build, check, groove, sampler, sources, stats  # noqa: E402
+
+MAX_ONSET_ERROR_MS = 5.0
+TINY_MINUTES = 0.35
+TWO_SONG_MINUTES = 1.05
+"""Songs are at most 60 s long, so this always plans at least two songs."""
+
+needs_kits = pytest.mark.skipif(
+    not sources.available("hydrogen_kits") or not sources.available("fluid_sf2"),
+    reason="sound sources not installed (run data_prep/install_sounds.sh)",
+)
+
+
+def _checksums(out: Path) -> dict[str, str]:
+    files = sorted(p for p in out.rglob("*") if p.is_file() and ".parts" not in p.parts)
+    return {str(p.relative_to(out)): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    build.build("test", TINY_MINUTES, 11, out, jobs=1, progress=False)
+    return out
+
+
+# ----------------------------------------------------------------------------- labels on audio
+
+
+@needs_kits
+def test_single_hits_sit_on_their_labels_for_every_class_and_kit_family():
+    frame = check.single_hit_offsets()
+    families = {spec.family for split in build.SPLITS for spec in kits.kits_for_split(split)}
+    assert set(frame["family"]) == families
+    assert set(frame["class"]) == set(DRUM_CLASSES)
+    worst = frame.loc[frame["error_ms"].abs().idxmax()]
+    assert frame["error_ms"].abs().max() <= MAX_ONSET_ERROR_MS, worst.to_dict()
+    assert frame["onset_s"].notna().all()
+
+
+@needs_kits
+def test_hihat_choke_cuts_the_open_hihat():
+    kit = kits.load_kit("GMRockKit")
+    open_hat, closed_hat = (DRUM_CLASSES.index(c) for c in ("OHH", "CHH"))
+    assert open_hat >= 0 and closed_hat >= 0
+    gm_open = next(n for n, c in GM_TO_CLASS.items() if c == "OHH")
+    gm_closed = next(n for n, c in GM_TO_CLASS.items() if c == "CHH")
+    n = SAMPLE_RATE
+    alone = sampler.render_drums(kit, np.array([[0.1, gm_open, 100]]), n,
+                                 np.random.default_rng(0), vary_hits=False)
+    choked = sampler.render_drums(kit, np.array([[0.1, gm_open, 100], [0.3, gm_closed, 1]]), n,
+                                  np.random.default_rng(0), vary_hits=False)
+    late = slice(int(0.45 * SAMPLE_RATE), int(0.9 * SAMPLE_RATE))
+    assert np.sqrt(np.mean(alone[late] ** 2)) > 0
+    assert np.sqrt(np.mean(choked[late] ** 2)) < 0.05 * np.sqrt(np.mean(alone[late] ** 2))
+
+
+# ----------------------------------------------------------------------------- note maps
+
+
+@needs_kits
+def test_hydrogen_instrument_names_map_to_gm():
+    forzee = kits.hydrogen_kit_map("ForzeeStereo")
+    assert forzee['Snare (Pearl Free Floating Maple 14x3.5)'] in (38, 40)
+    assert GM_TO_CLASS[forzee['Rim Click (Pearl Free Floating Maple 14x3.5)']] == "SS"
+    assert GM_TO_CLASS[forzee['China (Paiste Alpha 18")']] == "CS"
+    assert forzee["Stick"] is None
+    assert GM_TO_CLASS[kits.hydrogen_kit_map("Audiophob")["Open HH"]] == "OHH"
+    for spec in kits.KITS:
+        if spec.kind == "hydrogen":
+            classes = kits.load_kit(spec.name).classes()
+            assert {"KD", "SD", "CHH"} <= classes, spec.name
+
+
+def test_avl_map_is_not_gm():
+    assert GM_TO_CLASS[AVL_KIT_NOTE_TO_GM[43]] == "LT"  # floor tom again
+    assert 48 not in AVL_KIT_NOTE_TO_GM  # hi-hat swish
+    assert all(note not in AVL_KIT_NOTE_TO_GM for note in (50, 52, 58))  # chokes
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+def test_splits_share_no_kit_family_or_pattern_source():
+    families = {split: {s.family for s in kits.KITS if s.split == split} for split in build.SPLITS}
+    assert not families["train"] & families["val"]
+    assert not families["train"] & families["test"]
+    assert not families["val"] & families["test"]
+    patterns = {split: set(build.PATTERN_SOURCES[split]) for split in build.SPLITS}
+    assert not patterns["train"] & patterns["val"]
+    assert not patterns["train"] & patterns["test"]
+    assert not patterns["val"] & patterns["test"]
+    assert {"BJA_Pacific", "Audiophob"} == {s.name for s in kits.KITS if s.split == "test"}
+
+
+def test_missing_source_names_the_debian_package():
+    missing = sources.Source("nothing", "/nonexistent/drumtx/path", "some-debian-package")
+    with pytest.raises(sources.SourceMissingError) as error:
+        missing.require()
+    message = str(error.value)
+    assert "some-debian-package" in message and "\n" not in message
+
+
+# ----------------------------------------------------------------------------- groove
+
+
+def test_generator_and_performance_stay_in_bounds():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        drums, style, tempo, bars = groove.generate(rng, 20.0)
+        assert style in groove.STYLES
+        assert groove.MIN_TEMPO_BPM <= tempo <= groove.MAX_TEMPO_BPM
+        assert bars * 4 * 60 / tempo >= 20.0
+        varied, _ = groove.vary(drums, 4, bars * 4, rng)
+        performed, _ = groove.perform(varied, np.zeros((0, 5)), tempo, rng, timing_sd_s=0.02)
+        straight = np.sort(varied[:, 0] * 60 / tempo)
+        assert np.all(np.abs(np.sort(performed[:, 0]) - straight) <= groove.HUMANISE_MAX_S + 1e-9)
+        assert set(performed[:, 2]) <= set(range(1, 128))
+
+
+# ----------------------------------------------------------------------------- builds
+
+
+@needs_kits
+def test_tiny_build_has_the_exact_layout(tiny_build: Path):
+    manifest = pd.read_csv(tiny_build / "manifest.csv")
+    assert list(manifest.columns)[:10] == [
+        "id", "split", "seconds", "tempo", "kit", "kit_family", "pattern_source", "mix_level_db",
+        "augmentations", "seed",
+    ]
+    assert len(manifest) >= 1 and (manifest["split"] == "test").all()
+    assert abs(manifest["seconds"].sum() - TINY_MINUTES * 60) < 1.0
+    for row in manifest.itertuples():
+        for stem in ("mix", "drums"):
+            audio, rate = sf.read(tiny_build / "audio" / f"{row.id}.{stem}.flac")
+            assert rate == SAMPLE_RATE and audio.ndim == 1
+            assert abs(len(audio) / rate - row.seconds) < 1e-3
+            assert np.max(np.abs(audio)) > 0.01
+        drums = pd.read_csv(tiny_build / "labels" / f"{row.id}.drums.tsv", sep="\t")
+        assert list(drums.columns) == ["onset_s", "gm_note", "class", "velocity"]
+        assert len(drums) == row.n_drum_hits > 0
+        assert drums["class"].isin(DRUM_CLASSES).all()
+        assert (drums["gm_note"].map(GM_TO_CLASS) == drums["class"]).all()
+        assert drums["onset_s"].between(0, row.seconds).all()
+        assert drums["velocity"].between(1, 127).all()
+        notes = pd.read_csv(tiny_build / "labels" / f"{row.id}.notes.tsv", sep="\t")
+        assert list(notes.columns) == ["onset_s", "offset_s", "midi_pitch", "velocity", "program"]
+        assert notes["midi_pitch"].between(PITCH_MIN, PITCH_MAX).all()
+        assert (notes["offset_s"] > notes["onset_s"]).all()
+        assert notes["program"].between(0, 127).all()
+    assert not list(tiny_build.rglob("*.part"))
+    text = stats.report(tiny_build)
+    assert "KD" in text and "minutes" in text
+
+
+@needs_kits
+def test_same_seed_gives_identical_files_whatever_the_jobs(tmp_path: Path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    build.build("train", TWO_SONG_MINUTES, 5, first, jobs=1, progress=False)
+    build.build("train", TWO_SONG_MINUTES, 5, second, jobs=2, progress=False)
+    sums = _checksums(first)
+    assert len(sums) >= 9  # two songs of four files each, and the manifest
+    assert sums == _checksums(second)
+
+
+@needs_kits
+def test_build_resumes_and_skips_finished_songs(tiny_build: Path, tmp_path: Path):
+    out = tmp_path / "resume"
+    out.mkdir()
+    for path in tiny_build.rglob("*"):
+        if path.is_file():
+            target = out / path.relative_to(tiny_build)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    before = _checksums(out)
+    again = build.build("test", TINY_MINUTES, 11, out, jobs=1, progress=False)
+    assert again["rendered_songs"] == 0
+    victim = sorted((out / ".parts").glob("*.json"))[0]
+    victim.unlink()  # as if the build had been killed before the song was finished
+    again = build.build("test", TINY_MINUTES, 11, out, jobs=1, progress=False)
+    assert again["rendered_songs"] == 1
+    assert _checksums(out) == before
+
+
+def test_same_class_doubles_are_merged_but_flams_kept():
+    kd_a, kd_b = (n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "KD")
+    sd = next(n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "SD")
+    hits = np.array([[0.100, kd_a, 100], [0.104, kd_b, 110], [0.200, sd, 40], [0.225, sd, 100]])
+    merged = sampler.merge_same_class(hits)
+    assert merged.tolist() == [[0.104, kd_b, 110], [0.200, sd, 40], [0.225, sd, 100]]
+
+
+def test_midi_reader_reads_notes_programs_tempo_and_metre():
+    mido = pytest.importorskip("mido")
+    from data_prep import patterns
+
+    drum = next(n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "SD")
+    midi = mido.MidiFile(ticks_per_beat=480)
+    meta, melody = mido.MidiTrack(), mido.MidiTrack()
+    midi.tracks += [meta, melody]
+    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)))
+    meta.append(mido.MetaMessage("time_signature", numerator=3, denominator=4))
+    melody.append(mido.Message("program_change", channel=0, program=40, time=0))
+    melody.append(mido.Message("note_on", channel=0, note=60, velocity=80, time=0))
+    melody.append(mido.Message("note_on", channel=9, note=drum, velocity=100, time=240))
+    melody.append(mido.Message("note_off", channel=0, note=60, velocity=0, time=720))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    score = patterns.score_from_midi(buffer.getvalue(), "unit", "unit")
+    assert score.tempo_bpm == pytest.approx(90.0)
+    assert score.beats_per_bar == 3.0
+    assert score.drums.tolist() == [[0.5, drum, 100]]
+    assert score.notes.tolist() == [[0.0, 2.0, 60, 80, 40]]

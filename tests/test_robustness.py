@@ -1,0 +1,166 @@
+"""Odd but valid input, interruption, a full disk and determinism (with the bundled model)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from drumtx import cli, vocab
+from drumtx.features import SAMPLE_RATE
+from drumtx.transcription import DRUM_COLUMNS
+
+DRUMTX = str(Path(sys.executable).with_name("drumtx"))
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    from drumtx.pipeline import Transcriber
+
+    return Transcriber.load()
+
+
+def noise_hits(duration_s: float, rate: int, n_channels: int = 1) -> np.ndarray:
+    """Decaying noise bursts every 0.25 s, shape (n, n_channels), peak 0.5."""
+    rng = np.random.default_rng(3)
+    n = max(1, int(duration_s * rate))
+    mono = np.zeros(n)
+    burst_length = int(0.05 * rate)
+    burst = rng.standard_normal(burst_length) * np.exp(-np.arange(burst_length) / (0.01 * rate))
+    for start in range(0, n, int(0.25 * rate)):
+        piece = burst[: n - start]
+        mono[start : start + len(piece)] += piece
+    mono *= 0.5 / max(np.abs(mono).max(), 1e-9)
+    return np.repeat(mono[:, None], n_channels, axis=1)
+
+
+def assert_valid(result, duration_s: float) -> None:
+    assert tuple(result.drums.columns) == DRUM_COLUMNS
+    assert set(result.drums["cls"]) <= set(vocab.DRUM_CLASSES)
+    times = result.drums["time_s"].to_numpy()
+    assert np.all((times >= 0) & (times <= duration_s + 0.05))
+    assert result.duration_s == pytest.approx(duration_s, abs=0.01)
+
+
+ODD_SIGNALS = {
+    "silence": lambda rate: np.zeros((rate * 2, 1)),
+    "short_clip": lambda rate: noise_hits(0.3, rate),
+    "one_sample": lambda rate: np.full((1, 1), 0.3),
+    "dc_offset": lambda rate: noise_hits(2.0, rate) * 0.3 + 0.6,
+    "clipped": lambda rate: np.clip(noise_hits(2.0, rate) * 20, -1, 1),
+    "six_channels": lambda rate: noise_hits(2.0, rate, 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_SIGNALS))
+def test_odd_signals_give_a_valid_transcription(tmp_path, transcriber, name):
+    samples = ODD_SIGNALS[name](44100)
+    path = tmp_path / f"{name}.wav"
+    soundfile.write(path, samples, 44100, subtype="FLOAT")
+    result = transcriber.transcribe(path)
+    assert_valid(result, len(samples) / 44100)
+    if name == "silence":
+        assert len(result.drums) == 0
+
+
+@pytest.mark.parametrize(
+    "extension, subtype, rate",
+    [
+        ("wav", "PCM_U8", 8000), ("wav", "PCM_16", 11025), ("wav", "PCM_24", 96000),
+        ("wav", "PCM_32", 192000), ("wav", "FLOAT", 32000), ("wav", "DOUBLE", 44100),
+        ("flac", "PCM_24", 88200), ("ogg", "VORBIS", 48000), ("mp3", "MPEG_LAYER_III", 22050),
+    ],
+)
+def test_formats_depths_and_rates(tmp_path, transcriber, extension, subtype, rate):
+    path = tmp_path / f"hits.{extension}"
+    soundfile.write(path, noise_hits(2.0, rate, 2), rate, subtype=subtype)
+    result = transcriber.transcribe(path)
+    assert_valid(result, soundfile.info(path).duration)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_input_gives_byte_identical_outputs(tmp_path):
+    audio = tmp_path / "song.flac"
+    soundfile.write(audio, noise_hits(4.0, 44100, 2), 44100)
+    formats = "mscx,mid,csv,musicxml"
+    for name in ("a", "b"):
+        done = subprocess.run(
+            [DRUMTX, "transcribe", str(audio), "-o", str(tmp_path / name), "--format", formats],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
+    assert len(first) == 4 and first == second
+
+
+def test_ctrl_c_leaves_no_partial_output(tmp_path):
+    audio = tmp_path / "long.flac"
+    soundfile.write(audio, noise_hits(60.0, 44100), 44100)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [DRUMTX, "transcribe", str(audio), "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3.0)  # inside start-up or transcription, before any output exists
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == cli.EXIT_INTERRUPTED, stderr
+    assert stderr.strip().splitlines() == ["drumtx: interrupted"]
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_full_disk_is_one_clear_error_and_no_files(tmp_path, monkeypatch, capsys):
+    import mido
+
+    audio = tmp_path / "song.wav"
+    soundfile.write(audio, noise_hits(2.0, 44100), 44100)
+
+    def no_space(self, filename=None, file=None):
+        Path(filename).write_bytes(b"MThd partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mido.MidiFile, "save", no_space)
+    out = tmp_path / "out"
+    status = cli.main(["transcribe", str(audio), "-o", str(out), "--format", "csv,mid,mscx"])
+    captured = capsys.readouterr()
+    assert status == cli.EXIT_ERROR
+    lines = captured.err.strip().splitlines()
+    assert "No space left on device" in lines[0] and "Traceback" not in captured.err
+    assert list(out.iterdir()) == []
+
+
+def test_jobs_transcribe_a_folder_with_worker_processes(tmp_path):
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for index in range(3):
+        soundfile.write(folder / f"song{index}.wav", noise_hits(1.0 + index, 44100), 44100)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [DRUMTX, "transcribe", str(folder), "-o", str(out), "--format", "csv", "--jobs", "2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["song0.csv", "song1.csv", "song2.csv"]
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == [
+        "song0.wav", "song1.wav", "song2.wav",
+    ]
+
+
+def test_output_folder_that_is_a_file(tmp_path):
+    audio = tmp_path / "song.wav"
+    soundfile.write(audio, noise_hits(1.0, SAMPLE_RATE), SAMPLE_RATE)
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    assert cli.main(["transcribe", str(audio), "-o", str(blocker)]) == cli.EXIT_ERROR
+    assert blocker.read_text() == "not a folder"
