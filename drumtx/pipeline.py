@@ -108,23 +108,51 @@ class Transcriber:
         else:
             blocks = iter_audio_blocks(audio)
             source = source or Path(audio).stem
-        kept: list[np.ndarray] = []
-        frame_features = np.concatenate(list(features.iter_features(_tee(blocks, kept))))
-        samples = np.concatenate(kept)
-        duration_s = len(samples) / features.SAMPLE_RATE
-        result = self.decode(self.activations_of_features(frame_features), source, duration_s)
-        if rhythm:
-            from drumtx.rhythm import with_rhythm
+        keeper = _SampleKeeper(int(AUDIO_RHYTHM_MAX_S * features.SAMPLE_RATE) if rhythm else 0)
+        frame_features = np.concatenate(list(features.iter_features(keeper.watch(blocks))))
+        duration_s = keeper.n_samples / features.SAMPLE_RATE
+        activations = self.activations_of_features(frame_features)
+        del frame_features
+        result = self.decode(activations, source, duration_s)
+        if not rhythm:
+            return result
+        from drumtx import rhythm as rhythm_module
 
-            result = with_rhythm(result, samples)
-        return result
+        if keeper.samples is not None:
+            return rhythm_module.with_rhythm(result, keeper.samples)
+        beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_drum_activations(
+            activations["drum_onsets"], result.drums
+        )
+        return result.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
 
 
-def _tee(blocks, kept: list[np.ndarray]):
-    """Yield the blocks, keeping each one in ``kept``."""
-    for block in blocks:
-        kept.append(block)
-        yield block
+AUDIO_RHYTHM_MAX_S = 600.0
+"""Longest audio whose beats are tracked from the audio itself (madmom); longer recordings
+get beats from the drum activations, so that memory stays bounded."""
+
+
+class _SampleKeeper:
+    """Passes sample blocks through, keeping them while their total is under a limit."""
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self.n_samples = 0
+        self.blocks: list[np.ndarray] | None = [] if max_samples > 0 else None
+
+    def watch(self, blocks):
+        for block in blocks:
+            self.n_samples += len(block)
+            if self.blocks is not None:
+                if self.n_samples <= self.max_samples:
+                    self.blocks.append(block)
+                else:
+                    self.blocks = None
+            yield block
+
+    @property
+    def samples(self) -> np.ndarray | None:
+        """All samples, or ``None`` when there were too many to keep (or keeping was off)."""
+        return None if self.blocks is None else np.concatenate(self.blocks or [np.zeros(0)])
 
 
 _DEFAULT_TRANSCRIBER: Transcriber | None = None

@@ -367,3 +367,90 @@ def with_rhythm(
         sample_rate = SAMPLE_RATE
     beats, tempo_bpm, beats_per_bar = analyze(samples, sample_rate, transcription.drums)
     return transcription.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
+
+
+DOWNBEAT_CLASSES = ("KD", "CR", "CS")
+"""Drums whose hits mark the start of bars (used when beats come from drum activations)."""
+DOWNBEAT_TOLERANCE_S = 0.05
+TEMPO_CHUNK_S = 60.0
+"""Length of the pieces whose tempi are estimated separately (their median is used)."""
+MIN_TEMPO_CHUNK_S = 8.0
+
+
+def beats_from_drum_activations(
+    drum_onsets: np.ndarray,
+    drums: pd.DataFrame,
+    beats_per_bar: int = DEFAULT_BEATS_PER_BAR,
+    frames_per_second: float = MADMOM_FPS,
+) -> tuple[pd.DataFrame, float | None, int | None]:
+    """Beats and tempo from the drum network's onset activations (no audio needed).
+
+    A cheaper, lower-quality alternative to :func:`analyze` for long recordings: the
+    summed drum onset activations serve as the onset envelope of librosa's dynamic-
+    programming beat tracker (time and memory linear in length), and the bar phase is
+    the one whose beats carry the most kick, crash and china/splash hits. The metre is
+    assumed, not detected.
+
+    Parameters
+    ----------
+    drum_onsets : numpy.ndarray, shape (n_frames, 13)
+        Onset activations at ``frames_per_second``.
+    drums : pandas.DataFrame
+        Detected hits (``time_s``, ``cls``, ``velocity``).
+    beats_per_bar : int
+        Assumed time-signature numerator.
+
+    Returns
+    -------
+    beats, tempo_bpm, beats_per_bar
+        As :func:`analyze`.
+    """
+    import librosa
+
+    envelope = np.asarray(drum_onsets, dtype=np.float64).sum(axis=1)
+    if len(envelope) < frames_per_second or not np.any(envelope > 0):
+        return empty_beats(), None, None
+    hop_length = 512
+    rate = int(frames_per_second * hop_length)
+    chunk = int(TEMPO_CHUNK_S * frames_per_second)
+    # librosa's tempo estimate builds a tempogram of the whole envelope (hundreds of lags
+    # per frame); estimating it chunk by chunk keeps memory independent of the length.
+    chunk_tempi = [
+        float(
+            librosa.feature.tempo(
+                onset_envelope=envelope[start : start + chunk], sr=rate, hop_length=hop_length,
+                start_bpm=DEFAULT_TEMPO_BPM,
+            )[0]
+        )
+        for start in range(0, len(envelope), chunk)
+        if len(envelope[start : start + chunk]) >= frames_per_second * MIN_TEMPO_CHUNK_S
+    ] or [DEFAULT_TEMPO_BPM]
+    _, beat_frames = librosa.beat.beat_track(
+        onset_envelope=envelope,
+        sr=rate,
+        hop_length=hop_length,
+        bpm=float(np.median(chunk_tempi)),
+        units="frames",
+    )
+    if len(beat_frames) < MIN_BEATS:
+        return empty_beats(), None, None
+    times = np.asarray(beat_frames, dtype=float) / frames_per_second
+    accents = drums.loc[drums["cls"].isin(DOWNBEAT_CLASSES), "time_s"].to_numpy(dtype=float)
+    phase_scores = [
+        _hits_near(times[phase::beats_per_bar], accents) for phase in range(beats_per_bar)
+    ]
+    phase = int(np.argmax(phase_scores))
+    positions = (np.arange(len(times)) - phase) % beats_per_bar + 1
+    beats = pd.DataFrame({"time_s": times, "position": positions.astype("int64")})
+    return beats, tempo_from_beats(times), beats_per_bar
+
+
+def _hits_near(beat_times: np.ndarray, hit_times: np.ndarray) -> int:
+    """Number of beats with a hit within :data:`DOWNBEAT_TOLERANCE_S`."""
+    if len(beat_times) == 0 or len(hit_times) == 0:
+        return 0
+    index = np.clip(np.searchsorted(hit_times, beat_times), 1, len(hit_times) - 1)
+    nearest = np.minimum(
+        np.abs(hit_times[index] - beat_times), np.abs(hit_times[index - 1] - beat_times)
+    )
+    return int(np.sum(nearest <= DOWNBEAT_TOLERANCE_S))

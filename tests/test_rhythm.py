@@ -166,3 +166,29 @@ def test_split_compound_makes_eighth_beats():
     assert numerator == 6
     assert list(table["position"][:7]) == [1, 2, 3, 4, 5, 6, 1]
     assert np.allclose(table["time_s"][:4], [0.0, 0.3, 0.6, 0.9])
+
+
+def test_beats_from_drum_activations_find_tempo_and_bar_phase():
+    from drumtx import vocab
+    from drumtx.rhythm import beats_from_drum_activations
+    from drumtx.transcription import make_drums
+
+    fps, bpm, seconds = 100, 100.0, 60.0
+    beat_s = 60.0 / bpm
+    onsets = np.zeros((int(seconds * fps), vocab.N_DRUM_CLASSES), dtype=np.float32)
+    hits = []
+    for index in range(int(seconds / beat_s) - 1):
+        time_s = 0.37 + index * beat_s
+        frame = int(round(time_s * fps))
+        cls = "KD" if index % 4 == 0 else "SD" if index % 2 else "CHH"
+        onsets[frame, vocab.CLASS_INDEX[cls]] = 0.9
+        onsets[frame + int(round(beat_s * fps / 2)), vocab.CLASS_INDEX["CHH"]] = 0.5
+        hits.append((time_s, cls))
+    drums = make_drums([t for t, _ in hits], [c for _, c in hits], [100] * len(hits))
+    beats, tempo_bpm, beats_per_bar = beats_from_drum_activations(onsets, drums)
+    assert beats_per_bar == 4
+    assert abs(tempo_bpm - bpm) / bpm < 0.02
+    downbeats = beats.loc[beats["position"] == 1, "time_s"].to_numpy()
+    kicks = np.array([t for t, c in hits if c == "KD"])
+    near = [np.min(np.abs(kicks - t)) < 0.03 for t in downbeats]
+    assert np.mean(near) > 0.9
