@@ -194,21 +194,12 @@ def analyse(song: dict) -> dict:
 
 def export_bytes(transcription) -> dict[str, bytes]:
     """Every download format as bytes (written to and read back from a temporary folder)."""
-    from drumtx.export.csv import write_csv
-    from drumtx.export.midi import write_midi
-    from drumtx.export.mscx import write_mscx
-    from drumtx.export.musicxml import write_musicxml
+    from drumtx.export.formats import WRITERS, writer_for
 
-    writers = {
-        "mscx": write_mscx,
-        "mid": write_midi,
-        "musicxml": write_musicxml,
-        "csv": write_csv,
-    }
     files = {}
     with tempfile.TemporaryDirectory(prefix="drumtx-export-") as folder:
-        for extension, writer in writers.items():
-            path = writer(transcription, Path(folder) / f"score.{extension}")
+        for extension in WRITERS:
+            path = writer_for(extension)(transcription, Path(folder) / f"score.{extension}")
             files[extension] = Path(path).read_bytes()
     return files
 

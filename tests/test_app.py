@@ -236,3 +236,47 @@ def test_chromium_screenshot(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+class _Upload:
+    """Stands in for Streamlit's UploadedFile."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name = name
+        self._data = data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _upload_folders() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("drumtx-upload-*")}
+
+
+def test_upload_cap_format_and_temporary_files(tmp_path):
+    import io
+
+    import soundfile
+
+    app = load_app_module()
+    before = _upload_folders()
+    assert app.load_upload(_Upload("big.wav", b"\0" * (app.MAX_UPLOAD_BYTES + 1))) is None
+    assert app.load_upload(_Upload("notes.txt", b"hello")) is None
+    assert app.load_upload(_Upload("fake.wav", b"not audio" * 100)) is None
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(4410, dtype=np.float32), 44100, format="WAV")
+    loaded = app.load_upload(_Upload("../../evil name.wav", buffer.getvalue()))
+    assert loaded is not None and len(loaded[0]) == 4410
+    assert _upload_folders() == before  # every temporary folder is gone again
+    assert not (tmp_path.parent / "evil name.wav").exists()
+
+
+def test_export_bytes_offers_every_format():
+    from drumtx.export.formats import WRITERS
+    from drumtx.transcription import Transcription, make_drums
+
+    app = load_app_module()
+    files = app.export_bytes(Transcription("x", 2.0, make_drums([0.5], ["SD"], [90])))
+    assert set(files) == set(WRITERS) and all(files.values())
