@@ -11,6 +11,11 @@ Output (several splits may share one ``DIR``; the manifest lists every finished 
     DIR/audio/<id>.drums.flac      drum stem, mono, 44100 Hz
     DIR/labels/<id>.drums.tsv      onset_s  gm_note  class  velocity
     DIR/labels/<id>.notes.tsv      onset_s  offset_s  midi_pitch  velocity  program
+    DIR/labels/<id>.beats.tsv      time_s  position   (exact beat grid; position 1 = downbeat)
+
+The manifest's ``beats_per_bar`` is the bar length of the beat labels (the score's metre in
+quarter-note beats when it is whole, else 4; ``score_beats_per_bar`` keeps the score's own value)
+and ``lead_s`` the time of the first downbeat.
 
 A song counts as done when ``DIR/.parts/<id>.json`` exists; it is written last, after every other
 file of the song has been written under a temporary name and renamed, so a killed build resumes
@@ -31,6 +36,7 @@ import pandas as pd
 
 from . import kits, sources
 from .songs import (  # noqa: F401 - re-exported: the build's constants and song functions
+    BEAT_HEADER,
     DRUM_HEADER,
     END_MARGIN_S,
     MANIFEST_COLUMNS,
@@ -40,6 +46,7 @@ from .songs import (  # noqa: F401 - re-exported: the build's constants and song
     SPLITS,
     SongPlan,
     available_sources,
+    format_beat_labels,
     format_drum_labels,
     format_note_labels,
     make_song,

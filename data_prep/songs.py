@@ -59,10 +59,13 @@ WINDOW_TRIES = 8
 LABEL_DECIMALS = 6
 DRUM_HEADER = ("onset_s", "gm_note", "class", "velocity")
 NOTE_HEADER = ("onset_s", "offset_s", "midi_pitch", "velocity", "program")
+BEAT_HEADER = ("time_s", "position")
+DEFAULT_BEATS_PER_BAR = 4
+"""Bar length used for the beat labels when a score's metre is not a whole number of beats."""
 MANIFEST_COLUMNS = (
     "id", "split", "seconds", "tempo", "kit", "kit_family", "pattern_source", "mix_level_db",
     "augmentations", "seed", "pattern", "variations", "pitched_source", "soundfont",
-    "n_drum_hits", "n_notes",
+    "n_drum_hits", "n_notes", "beats_per_bar", "score_beats_per_bar", "lead_s", "n_beats",
 )
 
 
@@ -201,14 +204,64 @@ def _remap_programs(notes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def label_beats_per_bar(score_beats_per_bar: float) -> int:
+    """Beats per bar of the beat labels: the score's metre if whole, else 4 (see below).
+
+    Parameters
+    ----------
+    score_beats_per_bar : float
+        Quarter-note beats per bar of the pattern (``numerator * 4 / denominator`` of a MIDI
+        time signature, so 6/8 gives 3 and 7/8 gives 3.5).
+
+    Returns
+    -------
+    int
+        Whole beats per bar (at least 1); :data:`DEFAULT_BEATS_PER_BAR` for a fractional metre.
+    """
+    rounded = int(round(score_beats_per_bar))
+    if rounded < 1 or abs(score_beats_per_bar - rounded) > 1e-6:
+        return DEFAULT_BEATS_PER_BAR
+    return rounded
+
+
+def beat_grid(tempo_bpm: float, beats_per_bar: int, lead_s: float, duration_s: float
+              ) -> list[tuple[float, int]]:
+    """The song's exact beat grid: one row per beat from the first bar line to the end.
+
+    The drum part starts on a bar line at ``lead_s`` and the tempo is constant; swing and
+    humanising move single hits, never the grid (:func:`data_prep.groove.swing_warp` keeps
+    whole beats fixed).
+
+    Parameters
+    ----------
+    tempo_bpm : float
+        Tempo (quarter-note beats per minute).
+    beats_per_bar : int
+        Beats per bar (see :func:`label_beats_per_bar`).
+    lead_s : float
+        Time of the first downbeat (seconds).
+    duration_s : float
+        Song length (seconds); no beat closer than :data:`END_MARGIN_S` to the end.
+
+    Returns
+    -------
+    list of (float, int)
+        ``(time_s, position)`` with ``time_s = lead_s + b * 60 / tempo_bpm`` and
+        ``position = b % beats_per_bar + 1`` (1 = downbeat) for ``b = 0, 1, ...``.
+    """
+    seconds_per_beat = 60.0 / tempo_bpm
+    n_beats = max(0, int(math.ceil((duration_s - END_MARGIN_S - lead_s) / seconds_per_beat)))
+    return [(lead_s + b * seconds_per_beat, b % beats_per_bar + 1) for b in range(n_beats)]
+
+
 def make_song(plan: SongPlan) -> dict:
     """Compose and render one song.
 
     Returns
     -------
     dict
-        ``mix`` and ``drums`` (float32 arrays, shape (n_samples,)), ``drum_rows``, ``note_rows``
-        (label rows) and ``meta`` (the manifest row).
+        ``mix`` and ``drums`` (float32 arrays, shape (n_samples,)), ``drum_rows``, ``note_rows``,
+        ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
     streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(6)
     rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix = (
@@ -307,6 +360,8 @@ def make_song(plan: SongPlan) -> dict:
     note_rows = [
         (float(a), float(b), int(p), int(v), int(g)) for a, b, p, v, g in notes_s
     ]
+    label_bpb = label_beats_per_bar(bpb)
+    beat_rows = beat_grid(tempo, label_bpb, lead, duration)
     meta = {
         "id": plan.song_id,
         "split": plan.split,
@@ -324,9 +379,13 @@ def make_song(plan: SongPlan) -> dict:
         "soundfont": soundfont,
         "n_drum_hits": len(drum_rows),
         "n_notes": len(note_rows),
+        "beats_per_bar": label_bpb,
+        "score_beats_per_bar": round(float(bpb), 3),
+        "lead_s": round(lead, LABEL_DECIMALS),
+        "n_beats": len(beat_rows),
     }
     return {"mix": mix_out, "drums": drums_out, "drum_rows": drum_rows, "note_rows": note_rows,
-            "meta": meta}
+            "beat_rows": beat_rows, "meta": meta}
 
 
 def _norm(weights: list[float]) -> np.ndarray:
@@ -364,6 +423,13 @@ def format_note_labels(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_beat_labels(rows) -> str:
+    """TSV text of beat labels (header + one beat per line; position 1 = downbeat)."""
+    lines = ["\t".join(BEAT_HEADER)]
+    lines += [f"{t:.{LABEL_DECIMALS}f}\t{position}" for t, position in rows]
+    return "\n".join(lines) + "\n"
+
+
 def song_done(out: Path, sid: str) -> bool:
     """Whether a song was completely written."""
     return (out / ".parts" / f"{sid}.json").exists()
@@ -376,6 +442,7 @@ def write_song(out: Path, song: dict) -> None:
     _write_flac(out / "audio" / f"{sid}.drums.flac", song["drums"])
     _write_text(out / "labels" / f"{sid}.notes.tsv", format_note_labels(song["note_rows"]))
     _write_text(out / "labels" / f"{sid}.drums.tsv", format_drum_labels(song["drum_rows"]))
+    _write_text(out / "labels" / f"{sid}.beats.tsv", format_beat_labels(song["beat_rows"]))
     _write_text(out / ".parts" / f"{sid}.json", json.dumps(song["meta"], sort_keys=True) + "\n")
 
 

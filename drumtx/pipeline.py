@@ -22,6 +22,8 @@ from drumtx.audio import iter_audio_blocks
 from drumtx.transcription import Transcription
 
 PEAK_PICKING_FILE = "peak_picking.json"
+BEAT_HEAD = "beats"
+"""The optional beat output of the model (:data:`drumtx.model.BEAT_HEAD`)."""
 
 
 @dataclass
@@ -53,6 +55,11 @@ class Transcriber:
         params = decode.load_peak_picking(params_path) if params_path.exists() else {}
         return cls(model=network, peak_picking=params, model_dir=directory)
 
+    @property
+    def has_beat_head(self) -> bool:
+        """Whether the model has the ``beats`` output (then rhythm needs no audio)."""
+        return BEAT_HEAD in getattr(self.model, "output_names", ())
+
     def activations(self, samples: np.ndarray) -> dict[str, np.ndarray]:
         """Frame-wise activations of every head for mono samples at the model's rate.
 
@@ -60,7 +67,8 @@ class Transcriber:
         -------
         dict
             ``drum_onsets``, ``drum_velocity``: shape (n_frames, 13);
-            ``pitch_onsets``, ``pitch_frames``: shape (n_frames, 88); values 0-1.
+            ``pitch_onsets``, ``pitch_frames``: shape (n_frames, 88); ``beats`` (beat,
+            downbeat): shape (n_frames, 2), only for a model with the beat head; values 0-1.
         """
         return self.activations_of_features(features.compute_features(samples))
 
@@ -100,7 +108,9 @@ class Transcriber:
         source : str, optional
             Name for the result; defaults to the file stem (``"audio"`` for arrays).
         rhythm : bool
-            Also estimate beats, downbeats and tempo (needed for a metered score).
+            Also estimate beats, downbeats and tempo (needed for a metered score): from the
+            model's beat head when it has one (no samples are kept), else with madmom on the
+            audio up to :data:`AUDIO_RHYTHM_MAX_S`, else from the drum activations.
         """
         if isinstance(audio, np.ndarray):
             blocks = [np.asarray(audio, dtype=np.float32)]
@@ -108,7 +118,11 @@ class Transcriber:
         else:
             blocks = iter_audio_blocks(audio)
             source = source or Path(audio).stem
-        keeper = _SampleKeeper(int(AUDIO_RHYTHM_MAX_S * features.SAMPLE_RATE) if rhythm else 0)
+        beat_head = self.has_beat_head
+        keep_samples = rhythm and not beat_head  # the beat head needs no audio for rhythm
+        keeper = _SampleKeeper(
+            int(AUDIO_RHYTHM_MAX_S * features.SAMPLE_RATE) if keep_samples else 0
+        )
         frame_features = np.concatenate(list(features.iter_features(keeper.watch(blocks))))
         duration_s = keeper.n_samples / features.SAMPLE_RATE
         activations = self.activations_of_features(frame_features)
@@ -118,6 +132,11 @@ class Transcriber:
             return result
         from drumtx import rhythm as rhythm_module
 
+        if beat_head:
+            beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_beat_activations(
+                activations[BEAT_HEAD], result.drums
+            )
+            return result.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
         if keeper.samples is not None:
             return rhythm_module.with_rhythm(result, keeper.samples)
         beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_drum_activations(

@@ -2,9 +2,12 @@
 
 :func:`analyze` runs madmom's recurrent downbeat network and its dynamic Bayesian
 network tracker on audio; :func:`with_rhythm` stores the result in a
-:class:`~drumtx.transcription.Transcription`. Compound metres (6/8, 9/8, 12/8) are
-recognised from the drum hits: when most hits fall on thirds of the tracked beat, each
-beat is split into three eighth-note beats.
+:class:`~drumtx.transcription.Transcription`. A model with a beat head (see
+:mod:`drumtx.model`) needs no audio: :func:`beats_from_beat_activations` decodes its beat
+and downbeat activations with the same kind of tracker, cheaply and in bounded memory.
+Compound metres (6/8, 9/8, 12/8) are recognised from the drum hits
+(:func:`refine_metre`): when most hits fall on thirds of the tracked beat, each beat is
+split into three eighth-note beats.
 
 Conventions
 -----------
@@ -98,12 +101,22 @@ def default_beats(
     return pd.DataFrame({"time_s": times, "position": positions.astype("int64")})
 
 
+TEMPO_SPAN_BEATS = 4
+"""Inter-beat intervals are measured over this many beats: beat times are whole frames, and
+a longer span divides that rounding error (up to 1.5 % at 190 BPM per beat) by the span."""
+
+
 def tempo_from_beats(times: np.ndarray) -> float | None:
-    """Tempo (beats per minute) from the median inter-beat interval, or ``None``."""
+    """Tempo (beats per minute) from the median inter-beat interval, or ``None``.
+
+    The interval is the median of ``(times[k + m] - times[k]) / m`` with ``m`` =
+    :data:`TEMPO_SPAN_BEATS` (fewer when there are fewer beats).
+    """
     times = np.asarray(times, dtype=float)
     if len(times) < 2:
         return None
-    intervals = np.diff(times)
+    span = min(TEMPO_SPAN_BEATS, len(times) - 1)
+    intervals = (times[span:] - times[:-span]) / span
     intervals = intervals[intervals > 0]
     if not len(intervals):
         return None
@@ -247,6 +260,140 @@ def track_downbeats(activations: np.ndarray) -> np.ndarray:
     return np.asarray(tracker(activations)).reshape(-1, 2)
 
 
+BEAT_HEAD_BEATS_PER_BAR = (3, 4)
+"""Bar lengths (in beats) the tracker chooses between for beat-head activations; 6/8 is
+recognised afterwards from the drums (:func:`refine_metre`)."""
+
+BEAT_HEAD_POOL = 2
+"""The beat-head tracker runs on activations max-pooled over this many frames (50 fps): a
+quarter of the work and memory of 100 fps (both scale with frames times tempo states); beat
+times are refined back to the full frame rate afterwards."""
+
+BEAT_CHUNK_S = 60.0
+BEAT_CHUNK_OVERLAP_S = 8.0
+"""Long activations are tracked in chunks of this length overlapping by this much, joined in
+the middle of each overlap, so that the tracker's memory (about 70 MB per chunk) does not grow
+with the recording."""
+
+ACTIVATION_EPSILON = 1e-6
+
+
+def madmom_beat_activations(beat_activations: np.ndarray) -> np.ndarray:
+    """Beat-head activations in madmom's convention.
+
+    Parameters
+    ----------
+    beat_activations : numpy.ndarray, shape (n_frames, 2)
+        The model's ``beats`` output: column 0 any beat (downbeats included), column 1
+        downbeats.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_frames, 2), float64
+        Column 0 a beat that is *not* a downbeat, column 1 a downbeat, as madmom's
+        ``RNNDownBeatProcessor`` gives them: both in (0, 1) and summing to less than 1.
+    """
+    values = np.clip(np.asarray(beat_activations, dtype=np.float64), 0.0, 1.0)
+    downbeat = np.clip(values[:, 1], ACTIVATION_EPSILON, 1.0 - 2 * ACTIVATION_EPSILON)
+    beat = np.clip(values[:, 0] - downbeat, ACTIVATION_EPSILON, None)
+    beat = np.minimum(beat, 1.0 - ACTIVATION_EPSILON - downbeat)
+    return np.stack([beat, downbeat], axis=1)
+
+
+def _chunk_bounds(n_frames: int, chunk: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Chunks ``(start, stop, keep_from, keep_to)`` in frames covering ``n_frames``.
+
+    Chunks are ``chunk`` frames long (the last one ends at ``n_frames``) and overlap by at
+    least ``overlap``; the kept spans tile ``[0, n_frames)``, each seam in the middle of an
+    overlap.
+    """
+    if n_frames <= chunk:
+        return [(0, n_frames, 0, n_frames)]
+    step = chunk - overlap
+    starts = list(range(0, n_frames - chunk, step)) + [n_frames - chunk]
+    stops = [start + chunk for start in starts]
+    seams = [(stops[i] + starts[i + 1]) // 2 for i in range(len(starts) - 1)]
+    keeps = [0, *seams, n_frames]
+    return [(starts[i], stops[i], keeps[i], keeps[i + 1]) for i in range(len(starts))]
+
+
+def beats_from_beat_activations(
+    beat_activations: np.ndarray,
+    drums: pd.DataFrame | None = None,
+    frames_per_second: float = MADMOM_FPS,
+    beats_per_bar: tuple[int, ...] = BEAT_HEAD_BEATS_PER_BAR,
+) -> tuple[pd.DataFrame, float | None, int | None]:
+    """Beats, tempo and metre from the model's beat head (no audio needed).
+
+    The activations are max-pooled by :data:`BEAT_HEAD_POOL` frames and decoded with madmom's
+    ``DBNDownBeatTrackingProcessor`` in chunks of :data:`BEAT_CHUNK_S` (see there); each beat
+    is then moved to the strongest full-rate beat frame of its pooled frame and neighbours,
+    and compound metres are recognised from ``drums`` (:func:`refine_metre`).
+
+    Parameters
+    ----------
+    beat_activations : numpy.ndarray, shape (n_frames, 2)
+        The model's ``beats`` output at ``frames_per_second``: any beat, downbeat.
+    drums : pandas.DataFrame, optional
+        Detected hits (``time_s``, ``cls``, ``velocity``), for compound metres.
+    frames_per_second : float
+        Frame rate of the activations.
+    beats_per_bar : tuple of int
+        Bar lengths the tracker chooses between.
+
+    Returns
+    -------
+    beats, tempo_bpm, beats_per_bar
+        As :func:`analyze`.
+    """
+    values = np.asarray(beat_activations, dtype=np.float64)
+    if len(values) < frames_per_second:
+        return empty_beats(), None, None
+    from drumtx._madmom import import_madmom
+
+    import_madmom()
+    from madmom.features.downbeats import DBNDownBeatTrackingProcessor
+
+    pooled_fps = frames_per_second / BEAT_HEAD_POOL
+    n_pooled = int(np.ceil(len(values) / BEAT_HEAD_POOL))
+    padded = np.zeros((n_pooled * BEAT_HEAD_POOL, values.shape[1]))
+    padded[: len(values)] = values
+    pooled = madmom_beat_activations(padded.reshape(n_pooled, BEAT_HEAD_POOL, -1).max(axis=1))
+    tracker = DBNDownBeatTrackingProcessor(
+        beats_per_bar=list(beats_per_bar),
+        min_bpm=MIN_BPM,
+        max_bpm=MAX_BPM,
+        transition_lambda=TRANSITION_LAMBDA,
+        fps=pooled_fps,
+    )
+    rows = []
+    bounds = _chunk_bounds(
+        n_pooled, int(BEAT_CHUNK_S * pooled_fps), int(BEAT_CHUNK_OVERLAP_S * pooled_fps)
+    )
+    for start, stop, keep_from, keep_to in bounds:
+        if stop - start < 2:
+            continue
+        tracked = np.asarray(tracker(pooled[start:stop])).reshape(-1, 2)
+        frames = np.round(tracked[:, 0] * pooled_fps).astype(np.int64) + start
+        keep = (frames >= keep_from) & (frames < keep_to)
+        rows += [(frame, position) for frame, position in zip(
+            frames[keep], tracked[keep, 1], strict=True)]
+    if len(rows) < MIN_BEATS:
+        return empty_beats(), None, None
+    tracked = np.asarray(rows, dtype=np.float64)
+    # Back to the full frame rate: the strongest beat frame in and next to the pooled frame.
+    strength = np.concatenate([values[:, 0], np.zeros(2 * BEAT_HEAD_POOL)])
+    offsets = np.arange(-1, BEAT_HEAD_POOL + 1)
+    candidates = np.maximum(tracked[:, :1].astype(np.int64) * BEAT_HEAD_POOL + offsets, 0)
+    best = candidates[np.arange(len(candidates)), np.argmax(strength[candidates], axis=1)]
+    times = best / frames_per_second
+    # A seam may leave two beats of one: keep the first of beats closer than half a beat.
+    period = np.median(np.diff(times)) if len(times) > 1 else 0.0
+    distinct = np.concatenate([[True], np.diff(times) > period / 2])
+    tracked = np.column_stack([times, tracked[:, 1]])[distinct]
+    return _rhythm_of_tracked(tracked, drums)
+
+
 def _eighth_strengths(
     eighths: np.ndarray, drums: pd.DataFrame, bar_eighths: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -302,6 +449,57 @@ def six_eight_from_three_four(
     return table, 6
 
 
+def refine_metre(
+    beats: pd.DataFrame, beats_per_bar: int, drums: pd.DataFrame | None
+) -> tuple[pd.DataFrame, int]:
+    """Recognise a compound metre from the drum hits on tracked beats.
+
+    When most off-beat hits fall on thirds of a beat, every beat is split into three
+    eighth-note beats (:func:`split_compound`); a tracked 3/4 whose accents fall on every
+    third eighth becomes 6/8 (:func:`six_eight_from_three_four`). Otherwise the beats are
+    returned unchanged.
+
+    Parameters
+    ----------
+    beats : pandas.DataFrame
+        Tracked beats, columns ``time_s`` and ``position`` (1 = downbeat).
+    beats_per_bar : int
+        Tracked beats per bar.
+    drums : pandas.DataFrame, optional
+        Drum hits (``time_s``, ``cls``, ``velocity``).
+
+    Returns
+    -------
+    beats : pandas.DataFrame
+    beats_per_bar : int
+        Time-signature numerator (see the module notes).
+    """
+    if drums is None or not len(drums):
+        return beats, beats_per_bar
+    hit_times = drums["time_s"].to_numpy(dtype=float)
+    share, count = _triplet_share(hit_times, beats["time_s"].to_numpy())
+    if count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE:
+        return split_compound(beats, beats_per_bar)
+    if beats_per_bar == 3:
+        compound = six_eight_from_three_four(beats, drums)
+        if compound is not None:
+            return compound
+    return beats, beats_per_bar
+
+
+def _rhythm_of_tracked(
+    tracked: np.ndarray, drums: pd.DataFrame | None
+) -> tuple[pd.DataFrame, float | None, int | None]:
+    """Beat table, tempo and numerator from tracked ``(time_s, position)`` rows."""
+    if len(tracked) < MIN_BEATS:
+        return empty_beats(), None, None
+    beats = pd.DataFrame(
+        {"time_s": tracked[:, 0].astype(float), "position": tracked[:, 1].astype("int64")}
+    )
+    beats, beats_per_bar = refine_metre(beats, int(beats["position"].max()), drums)
+    return beats, tempo_from_beats(beats["time_s"].to_numpy()), beats_per_bar
+
+
 def analyze(
     samples: np.ndarray, sample_rate: int, drums: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, float | None, int | None]:
@@ -329,22 +527,7 @@ def analyze(
     if samples.size < sample_rate:
         return empty_beats(), None, None
     tracked = track_downbeats(_beat_activations(samples, sample_rate))
-    if len(tracked) < MIN_BEATS:
-        return empty_beats(), None, None
-    beats = pd.DataFrame(
-        {"time_s": tracked[:, 0].astype(float), "position": tracked[:, 1].astype("int64")}
-    )
-    beats_per_bar = int(beats["position"].max())
-    if drums is not None and len(drums):
-        hit_times = drums["time_s"].to_numpy(dtype=float)
-        share, count = _triplet_share(hit_times, beats["time_s"].to_numpy())
-        if count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE:
-            beats, beats_per_bar = split_compound(beats, beats_per_bar)
-        elif beats_per_bar == 3:
-            compound = six_eight_from_three_four(beats, drums)
-            if compound is not None:
-                beats, beats_per_bar = compound
-    return beats, tempo_from_beats(beats["time_s"].to_numpy()), beats_per_bar
+    return _rhythm_of_tracked(tracked, drums)
 
 
 def with_rhythm(

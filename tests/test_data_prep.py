@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from data_prep import build, check, groove, kits, sampler, songs, sources, stats
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import (
     AVL_KIT_NOTE_TO_GM,
@@ -20,18 +21,31 @@ from drumtx.vocab import (
     PITCH_MIN,
 )
 
-kits = pytest.importorskip("data_prep.kits")
-from data_prep import build, check, groove, sampler, sources, stats  # noqa: E402
-
 MAX_ONSET_ERROR_MS = 5.0
+BEAT_SONGS = 6
+"""Straight (unswung) generator songs checked against their beat labels."""
+BEAT_SONG_SECONDS = 12.0
+GRID_TOLERANCE_S = groove.HUMANISE_MAX_S + 0.002
+"""A hit is on the grid when within the humanising limit (plus rounding) of a grid point."""
+GRID_SUBDIVISIONS = (4, 3)
+"""Sixteenths and eighth-note triplets of the beat."""
+MIN_ON_GRID = 0.85
+MIN_DOWNBEAT_KICK_RATE = 0.8
+KICK_NEAR_BEAT_S = 0.02
 TINY_MINUTES = 0.35
 TWO_SONG_MINUTES = 1.05
 """Songs are at most 60 s long, so this always plans at least two songs."""
 
-needs_kits = pytest.mark.skipif(
-    not sources.available("hydrogen_kits") or not sources.available("fluid_sf2"),
-    reason="sound sources not installed (run data_prep/install_sounds.sh)",
-)
+@pytest.fixture
+def _sound_sources():
+    """Fail (never skip) when the Debian sound sources are missing."""
+    for name in ("hydrogen_kits", "fluid_sf2"):
+        assert sources.available(name), (
+            f"sound source {name} is not installed (run data_prep/install_sounds.sh)"
+        )
+
+
+needs_kits = pytest.mark.usefixtures("_sound_sources")
 
 
 def _checksums(out: Path) -> dict[str, str]:
@@ -170,6 +184,14 @@ def test_tiny_build_has_the_exact_layout(tiny_build: Path):
         assert notes["midi_pitch"].between(PITCH_MIN, PITCH_MAX).all()
         assert (notes["offset_s"] > notes["onset_s"]).all()
         assert notes["program"].between(0, 127).all()
+        beats = pd.read_csv(tiny_build / "labels" / f"{row.id}.beats.tsv", sep="\t")
+        assert list(beats.columns) == ["time_s", "position"]
+        assert len(beats) == row.n_beats > 0
+        assert beats["time_s"].iloc[0] == pytest.approx(row.lead_s, abs=1e-6)
+        assert np.allclose(np.diff(beats["time_s"]), 60.0 / row.tempo, atol=1e-3)
+        expected = np.arange(len(beats)) % row.beats_per_bar + 1
+        assert (beats["position"].to_numpy() == expected).all()
+        assert beats["time_s"].between(0, row.seconds).all()
     assert not list(tiny_build.rglob("*.part"))
     text = stats.report(tiny_build)
     assert "KD" in text and "minutes" in text
@@ -181,7 +203,7 @@ def test_same_seed_gives_identical_files_whatever_the_jobs(tmp_path: Path):
     build.build("train", TWO_SONG_MINUTES, 5, first, jobs=1, progress=False)
     build.build("train", TWO_SONG_MINUTES, 5, second, jobs=2, progress=False)
     sums = _checksums(first)
-    assert len(sums) >= 9  # two songs of four files each, and the manifest
+    assert len(sums) >= 11  # two songs of five files each, and the manifest
     assert sums == _checksums(second)
 
 
@@ -204,6 +226,54 @@ def test_build_resumes_and_skips_finished_songs(tiny_build: Path, tmp_path: Path
     assert _checksums(out) == before
 
 
+@needs_kits
+def test_beat_labels_sit_on_the_drum_grid_and_downbeats_on_bar_starts():
+    checked = 0
+    downbeat_kicks: dict[int, list[bool]] = {}
+    for index in range(60):
+        plan = songs.SongPlan(songs.song_id("train", 3, index), "train", 3, index,
+                              BEAT_SONG_SECONDS, "")
+        song = songs.make_song(plan)
+        meta = song["meta"]
+        if not meta["pattern"].startswith("generator:") or "swing" in meta["variations"]:
+            continue
+        assert meta["beats_per_bar"] == 4
+        times = np.array([t for t, _ in song["beat_rows"]])
+        positions = np.array([p for _, p in song["beat_rows"]])
+        assert times[0] == pytest.approx(meta["lead_s"], abs=1e-6)
+        assert np.allclose(np.diff(times), 60.0 / meta["tempo"])
+        hits = pd.DataFrame(song["drum_rows"], columns=list(songs.DRUM_HEADER))
+        kick_snare = hits.loc[hits["class"].isin(["KD", "SD"]), "onset_s"].to_numpy()
+        beat_s = 60.0 / meta["tempo"]
+        on_grid = np.zeros(len(kick_snare), dtype=bool)
+        for subdivision in GRID_SUBDIVISIONS:  # distance to the nearest grid point, seconds
+            phase = (kick_snare - meta["lead_s"]) / beat_s * subdivision
+            on_grid |= np.abs(phase - np.round(phase)) * beat_s / subdivision < GRID_TOLERANCE_S
+        assert on_grid.mean() >= MIN_ON_GRID, meta["pattern"]
+        kicks = hits.loc[hits["class"] == "KD", "onset_s"].to_numpy()
+        for time, position in zip(times, positions, strict=True):
+            near = bool(len(kicks)) and np.min(np.abs(kicks - time)) < KICK_NEAR_BEAT_S
+            downbeat_kicks.setdefault(int(position), []).append(near)
+        checked += 1
+        if checked == BEAT_SONGS:
+            break
+    assert checked == BEAT_SONGS
+    rates = {position: float(np.mean(v)) for position, v in downbeat_kicks.items()}
+    assert rates[1] >= MIN_DOWNBEAT_KICK_RATE  # every style puts a kick on the bar line
+    assert rates[1] >= max(rates.values())
+
+
+def test_beat_grid_and_label_metre():
+    rows = songs.beat_grid(120.0, 3, 0.25, 3.0)
+    assert [p for _, p in rows] == [1, 2, 3, 1, 2, 3]
+    assert np.allclose([t for t, _ in rows], 0.25 + 0.5 * np.arange(6))
+    assert songs.label_beats_per_bar(3.0) == 3
+    assert songs.label_beats_per_bar(6.0) == 6
+    assert songs.label_beats_per_bar(3.5) == songs.DEFAULT_BEATS_PER_BAR
+    text = songs.format_beat_labels(rows[:2])
+    assert text.splitlines() == ["time_s\tposition", "0.250000\t1", "0.750000\t2"]
+
+
 def test_same_class_doubles_are_merged_but_flams_kept():
     kd_a, kd_b = (n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "KD")
     sd = next(n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "SD")
@@ -213,7 +283,8 @@ def test_same_class_doubles_are_merged_but_flams_kept():
 
 
 def test_midi_reader_reads_notes_programs_tempo_and_metre():
-    mido = pytest.importorskip("mido")
+    import mido
+
     from data_prep import patterns
 
     drum = next(n for n in sorted(GM_TO_CLASS) if GM_TO_CLASS[n] == "SD")

@@ -192,3 +192,107 @@ def test_beats_from_drum_activations_find_tempo_and_bar_phase():
     kicks = np.array([t for t, c in hits if c == "KD"])
     near = [np.min(np.abs(kicks - t)) < 0.03 for t in downbeats]
     assert np.mean(near) > 0.9
+
+
+# ----------------------------------------------------------------------------- beat head
+
+BEAT_HEAD_FPS = 100
+DOWNBEAT_TOLERANCE_S = 0.02
+
+
+def beat_head_activations(
+    bpm: float, beats_per_bar: int, seconds: float, lead_s: float = 0.3, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hand-made beat-head output: noise plus widened peaks; returns it, beats, downbeats."""
+    rng = np.random.default_rng(seed)
+    n_frames = int(seconds * BEAT_HEAD_FPS)
+    activations = rng.uniform(0.0, 0.05, (n_frames, 2))
+    times = lead_s + np.arange(0.0, seconds - lead_s - 0.05, 60.0 / bpm)
+    for index, time in enumerate(times):
+        frame = int(round(time * BEAT_HEAD_FPS))
+        activations[frame - 1 : frame + 2, 0] = [0.4, 0.85, 0.4]
+        if index % beats_per_bar == 0:
+            activations[frame - 1 : frame + 2, 1] = [0.35, 0.8, 0.35]
+    return activations, times, times[::beats_per_bar]
+
+
+@pytest.mark.parametrize(("bpm", "beats_per_bar"), [(120.0, 4), (120.0, 3), (172.0, 4)])
+def test_beats_from_beat_activations_find_tempo_and_downbeats(bpm, beats_per_bar):
+    activations, times, downbeats = beat_head_activations(bpm, beats_per_bar, 30.0)
+    beats, tempo, numerator = rhythm.beats_from_beat_activations(activations)
+    assert tempo == pytest.approx(bpm, rel=TEMPO_TOLERANCE)
+    assert numerator == beats_per_bar
+    assert len(beats) == pytest.approx(len(times), abs=1)
+    found = beats.loc[beats["position"] == 1, "time_s"].to_numpy()
+    assert len(found) == pytest.approx(len(downbeats), abs=1)
+    nearest = np.min(np.abs(found[:, None] - downbeats[None, :]), axis=1)
+    assert (nearest < DOWNBEAT_TOLERANCE_S).all()
+
+
+def test_long_beat_activations_are_tracked_in_chunks_without_seams():
+    seconds = 2.5 * rhythm.BEAT_CHUNK_S
+    activations, times, downbeats = beat_head_activations(120.0, 4, seconds, seed=1)
+    beats, tempo, numerator = rhythm.beats_from_beat_activations(activations)
+    assert len(rhythm._chunk_bounds(len(activations) // rhythm.BEAT_HEAD_POOL, 3000, 400)) == 3
+    assert tempo == pytest.approx(120.0, rel=0.005) and numerator == 4
+    assert len(beats) == len(times)
+    assert np.allclose(np.diff(beats["time_s"]), 0.5, atol=0.011)
+    found = beats.loc[beats["position"] == 1, "time_s"].to_numpy()
+    assert len(found) == len(downbeats) and np.allclose(found, downbeats, atol=0.011)
+
+
+def test_chunks_tile_the_frames():
+    for n_frames in (10, 3000, 3001, 7777):
+        bounds = rhythm._chunk_bounds(n_frames, 3000, 400)
+        assert bounds[0][2] == 0 and bounds[-1][3] == n_frames
+        following_bounds = [*bounds[1:], None]
+        for (start, stop, keep_from, keep_to), following in zip(
+            bounds, following_bounds, strict=True
+        ):
+            assert start <= keep_from < keep_to <= stop <= n_frames
+            if following is not None:
+                assert following[2] == keep_to and following[0] < keep_to
+            assert stop - start == min(3000, n_frames)
+
+
+def test_beat_head_activations_are_converted_to_madmom_convention():
+    ours = np.array([[0.9, 0.8], [0.9, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    theirs = rhythm.madmom_beat_activations(ours)
+    assert theirs[0] == pytest.approx([0.1, 0.8])
+    assert theirs[1] == pytest.approx([0.9, 0.0], abs=1e-5)
+    assert (theirs > 0).all() and (theirs.sum(axis=1) < 1).all()
+
+
+def test_silence_and_short_beat_activations_have_no_beats():
+    for activations in (np.zeros((3000, 2)), np.full((50, 2), 0.5)):
+        beats, tempo, numerator = rhythm.beats_from_beat_activations(activations)
+        assert beats.empty and tempo is None and numerator is None
+
+
+def test_pipeline_takes_rhythm_from_the_beat_head_without_keeping_audio(monkeypatch, clicks):
+    from drumtx import model, pipeline
+
+    network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
+    transcriber = pipeline.Transcriber(network, {}, model.DEFAULT_MODEL_DIR)
+    assert transcriber.has_beat_head
+    calls = []
+
+    def fake(beat_activations, drums=None):
+        calls.append(beat_activations.shape)
+        return rhythm.default_beats(4.0), 120.0, 4
+
+    monkeypatch.setattr(rhythm, "beats_from_beat_activations", fake)
+    monkeypatch.setattr(rhythm, "with_rhythm", lambda *a, **k: pytest.fail("madmom path used"))
+    kept = []
+    original = pipeline._SampleKeeper.__init__
+
+    def keeper_init(self, max_samples):
+        kept.append(max_samples)
+        original(self, max_samples)
+
+    monkeypatch.setattr(pipeline._SampleKeeper, "__init__", keeper_init)
+    result = transcriber.transcribe(clicks([0.5, 1.0, 1.5], 4.0))
+    assert len(calls) == 1 and calls[0][1] == 2 and kept == [0]
+    assert result.tempo_bpm == 120.0 and result.beats_per_bar == 4
+    assert not pipeline.Transcriber(model.build_model(lstm_units=4, front_filters=4), {},
+                                    model.DEFAULT_MODEL_DIR).has_beat_head

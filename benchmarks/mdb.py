@@ -1,0 +1,131 @@
+"""Benchmark on real recordings: MDB Drums tables, whole-CLI time for a 3-minute song, peak RSS.
+
+Usage::
+
+    python benchmarks/mdb.py --data MDB_DIR [--model MODEL_DIR] [--minutes 3] [--out-csv FILE]
+
+``MDB_DIR`` is an annotated folder in the layout ``audio/{drum_only,full_mix}/*.wav`` +
+``annotations/mdbpp/*.tsv`` (onset seconds, GM note). The script prints
+
+1. the 5-class tables (P/R/F per class, hits summed over songs) for every audio condition,
+   with the 13- and 3-class ``all`` rows, and the model's SHA-256;
+2. the wall time of a whole ``drumtx transcribe AUDIO -o OUTDIR --force`` process (start-up,
+   model loading, features, network, decoding, rhythm, export) on a song of ``--minutes``
+   minutes made by repeating the folder's full mixes, and that process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from drumtx import evaluate
+from drumtx.audio import load_audio
+from drumtx.features import SAMPLE_RATE
+
+SONG_MINUTES = 3.0
+MIX_CONDITION = "full_mix"
+
+
+def print_tables(scores) -> None:
+    """The 5-class table of each condition plus the 13- and 3-class ``all`` rows."""
+    for condition, table in scores.groupby("condition", sort=False):
+        five = table[table["classes"] == 5]
+        print(f"\n{condition} (5 classes, hits summed over songs)")
+        print(f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}")
+        for _, row in five.iterrows():
+            name = row["class"]
+            print(
+                f"  {name:6} {row['precision']:6.3f} {row['recall']:6.3f} {row['f']:6.3f} "
+                f"{int(row['n_ref']):5d} {int(row['n_est']):5d}"
+            )
+        for classes in (13, 3):
+            row = table[(table["classes"] == classes) & (table["class"] == evaluate.ALL_ROW)]
+            print(f"  {classes}-class all F {row['f'].iloc[0]:.3f}")
+
+
+def make_long_song(data_dir: Path, minutes: float, path: Path) -> float:
+    """Write a mono WAV of ``minutes`` minutes made by repeating the folder's mixes."""
+    folder = data_dir / "audio" / MIX_CONDITION
+    if not folder.is_dir():
+        folder = next(path for path in (data_dir / "audio").iterdir() if path.is_dir())
+    pieces = [load_audio(file) for file in sorted(folder.glob("*.wav"))]
+    song = np.concatenate(pieces)
+    n_samples = int(minutes * 60 * SAMPLE_RATE)
+    song = np.tile(song, int(np.ceil(n_samples / len(song))))[:n_samples]
+    soundfile.write(path, song, SAMPLE_RATE)
+    return len(song) / SAMPLE_RATE
+
+
+def drumtx_command() -> list[str]:
+    """How to start the ``drumtx`` command of this environment."""
+    script = Path(sys.executable).parent / "drumtx"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("drumtx")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from drumtx.cli import main; sys.exit(main())"]
+
+
+def time_cli(audio: Path, out_dir: Path, model_dir: str | None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one ``drumtx transcribe`` process."""
+    command = drumtx_command() + ["transcribe", str(audio), "-o", str(out_dir), "--force"]
+    if model_dir:
+        command += ["--model", model_dir]
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"drumtx transcribe failed: {completed.stderr.strip()[-500:]}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB
+    return seconds, peak_kib / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path, help="annotated MDB folder")
+    parser.add_argument("--model", help="model folder (default: bundled model)")
+    parser.add_argument("--minutes", type=float, default=SONG_MINUTES, help="timed song length")
+    parser.add_argument("--out-csv", help="write the score tables as CSV")
+    parser.add_argument("--skip-timing", action="store_true", help="only the tables")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    scores, _, per_song = evaluate.evaluate(args.model, args.data, annotation_set="mdbpp")
+    print(f"model sha256 {scores['model_sha256'].iloc[0]}")
+    print_tables(scores)
+    print("\nper song (5-class all F):")
+    for row in per_song.itertuples():
+        print(
+            f"  {row.condition:10} {row.song:28} F {row.f:.3f} ({row.n_ref} ref, {row.n_est} est)"
+        )
+    print(f"scoring took {time.perf_counter() - started:.1f} s")
+    if args.out_csv:
+        scores.to_csv(args.out_csv, index=False, float_format="%.4f")
+    if args.skip_timing:
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        audio = Path(folder) / "song.wav"
+        seconds_of_audio = make_long_song(args.data, args.minutes, audio)
+        wall, rss = time_cli(audio, Path(folder) / "out", args.model)
+    print(
+        f"\ndrumtx transcribe, whole process, {seconds_of_audio / 60:.1f}-minute song: "
+        f"{wall:.1f} s ({wall / (seconds_of_audio / 60):.2f} s per audio-minute incl. start-up), "
+        f"peak RSS {rss:.0f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The network: a small convolutional front end and a bidirectional LSTM trunk with four heads.
+
+Input: features ``(batch, frames, n_bins)`` from :func:`drumtx.features.compute_features`.
+Outputs (a dict, all sigmoid, all ``(batch, frames, k)``):
+
+- ``drum_onsets`` (13): probability that a hit of each class starts at this frame;
+- ``drum_velocity`` (13): velocity / 127 of that hit (meaningful only at onsets);
+- ``pitch_onsets`` (88): a pitched note starts (MIDI 21-108);
+- ``pitch_frames`` (88): a pitched note sounds;
+- ``beats`` (2, optional, see :data:`BEAT_HEAD`): column 0 a beat (any beat, downbeats
+  included) is at this frame, column 1 a downbeat (the first beat of a bar) is.
+
+Models trained before the beat head existed have no ``beats`` output; everything that uses
+the model checks for it (:func:`has_beat_head`) and falls back to tracking beats otherwise.
+The model is pure Keras 3 (no backend-specific code), so it loads under any backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up logs
+
+import keras  # noqa: E402
+
+from drumtx import features, vocab
+from drumtx.errors import ModelLoadError
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+"""The bundled default model: ``model.keras``, ``peak_picking.json`` and ``MODEL_CARD.md``."""
+
+MODEL_FILE = "model.keras"
+PEAK_PICKING_FILE = "peak_picking.json"
+MODEL_CARD_FILE = "MODEL_CARD.md"
+
+FRONT_FILTERS = 128
+"""Channels of the temporal convolution in front of the LSTMs."""
+FRONT_KERNEL_FRAMES = 3
+LSTM_UNITS = 96
+"""Units per direction in each bidirectional LSTM layer."""
+LSTM_LAYERS = 2
+DROPOUT = 0.1
+
+HEADS: dict[str, int] = {
+    "drum_onsets": vocab.N_DRUM_CLASSES,
+    "drum_velocity": vocab.N_DRUM_CLASSES,
+    "pitch_onsets": vocab.N_PITCHES,
+    "pitch_frames": vocab.N_PITCHES,
+}
+"""Output heads and their widths."""
+
+BEAT_HEAD = "beats"
+N_BEAT_OUTPUTS = 2
+"""Width of the beat head: ``[beat, downbeat]``; a downbeat frame is also a beat frame."""
+
+
+def build_model(
+    n_bins: int = features.N_FEATURE_BINS,
+    lstm_units: int = LSTM_UNITS,
+    lstm_layers: int = LSTM_LAYERS,
+    front_filters: int = FRONT_FILTERS,
+    dropout: float = DROPOUT,
+    beat_head: bool = False,
+) -> keras.Model:
+    """Build the (uncompiled) transcription network.
+
+    Parameters
+    ----------
+    n_bins : int
+        Feature bins per frame.
+    lstm_units : int
+        Units per direction of each bidirectional LSTM.
+    lstm_layers : int
+        Number of stacked bidirectional LSTMs.
+    front_filters : int
+        Channels of the two temporal convolutions of the front end.
+    dropout : float
+        Dropout rate between layers (training only).
+    beat_head : bool
+        Add the ``beats`` output (:data:`BEAT_HEAD`, :data:`N_BEAT_OUTPUTS` units). Off by
+        default, so that code written for the four-head network (and checkpoints it saved)
+        keeps working; training turns it on when the data has beat labels.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, frames, n_bins)``; outputs a dict of :data:`HEADS` (and ``beats``),
+        each ``(batch, frames, k)`` in [0, 1]. Any number of frames is accepted.
+    """
+    inputs = keras.Input(shape=(None, n_bins), name="features")
+    x = keras.layers.BatchNormalization(name="input_norm")(inputs)
+    x = keras.layers.Conv1D(
+        front_filters, FRONT_KERNEL_FRAMES, padding="same", activation="relu", name="front_conv1"
+    )(x)
+    x = keras.layers.Conv1D(
+        front_filters, FRONT_KERNEL_FRAMES, padding="same", activation="relu", name="front_conv2"
+    )(x)
+    x = keras.layers.Dropout(dropout, name="front_dropout")(x)
+    for layer in range(lstm_layers):
+        x = keras.layers.Bidirectional(
+            keras.layers.LSTM(lstm_units, return_sequences=True), name=f"bilstm{layer + 1}"
+        )(x)
+        x = keras.layers.Dropout(dropout, name=f"bilstm{layer + 1}_dropout")(x)
+    outputs = {
+        name: keras.layers.Dense(size, activation="sigmoid", name=name)(x)
+        for name, size in HEADS.items()
+    }
+    if beat_head:
+        outputs[BEAT_HEAD] = keras.layers.Dense(
+            N_BEAT_OUTPUTS, activation="sigmoid", name=BEAT_HEAD
+        )(x)
+    return keras.Model(inputs, outputs, name="drumtx")
+
+
+def has_beat_head(network: keras.Model) -> bool:
+    """Whether a model has the ``beats`` output (models trained before it existed do not)."""
+    return BEAT_HEAD in network.output_names
+
+
+def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Warm start: copy the weights of every layer of ``source`` into the same-named layer.
+
+    Layers whose name or weight shapes differ (e.g. a head ``source`` does not have) keep
+    their initial weights.
+
+    Returns
+    -------
+    list of str
+        Names of the ``target`` layers that were *not* copied.
+    """
+    skipped = []
+    for layer in target.layers:
+        try:
+            donor = source.get_layer(layer.name)
+        except ValueError:
+            donor = None
+        weights = donor.get_weights() if donor is not None else None
+        if not layer.weights:
+            continue
+        if weights is None or [w.shape for w in weights] != [
+            tuple(w.shape) for w in layer.weights
+        ]:
+            skipped.append(layer.name)
+            continue
+        layer.set_weights(weights)
+    return skipped
+
+
+def model_path(model_dir: str | os.PathLike | None = None) -> Path:
+    """Path of ``model.keras`` inside ``model_dir`` (default: :data:`DEFAULT_MODEL_DIR`)."""
+    return Path(model_dir if model_dir is not None else DEFAULT_MODEL_DIR) / MODEL_FILE
+
+
+def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:
+    """Load a trained model for inference (not compiled).
+
+    Parameters
+    ----------
+    model_dir : path-like, optional
+        Folder holding ``model.keras``; default: the bundled :data:`DEFAULT_MODEL_DIR`.
+
+    Raises
+    ------
+    ModelLoadError
+        The folder or ``model.keras`` is missing or unreadable.
+    """
+    path = model_path(model_dir)
+    if not path.is_file():
+        raise ModelLoadError(f"no model at {path} (train one with 'drumtx train')")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any failure is reported as one line
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"cannot load model {path}: {message}") from error
+
+
+def save_model(model: keras.Model, model_dir: str | os.PathLike) -> Path:
+    """Save the weights of ``model`` as a fresh, uncompiled ``model.keras`` (no optimizer state).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = model_path(model_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state
+    clean.set_weights(model.get_weights())
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.keras")
+    clean.save(temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file (used to identify models and data in results)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_hash(model_dir: str | os.PathLike | None = None) -> str:
+    """SHA-256 of the ``model.keras`` in ``model_dir``."""
+    return file_sha256(model_path(model_dir))

@@ -1,0 +1,669 @@
+"""Training: ``drumtx train --data DIR --out MODEL_DIR``.
+
+Losses
+------
+- ``drum_onsets``: binary cross-entropy with positives (target > 0) weighted by
+  :data:`ONSET_POSITIVE_WEIGHT`, because onsets are sparse (about 1 frame in 50 per class).
+- ``drum_velocity``: binary cross-entropy counted only at onset frames (the target tensor
+  carries the mask in its second half, see :class:`drumtx.windows.TrainingWindows`).
+- ``pitch_onsets`` / ``pitch_frames``: weighted binary cross-entropy, as for drum onsets.
+- ``beats`` (models with the beat head): weighted binary cross-entropy on ``[beat, downbeat]``
+  (positives weighted by :data:`BEAT_POSITIVE_WEIGHT`), counted only on frames of pieces with
+  beat labels (the target's third column is that mask), with the modest weight
+  :data:`LOSS_WEIGHTS` ``["beats"]``.
+
+Warm start: ``--init-from MODEL_DIR`` copies every layer of a trained model whose name and
+shapes match (:func:`drumtx.model.copy_matching_weights`) into the new network before the first
+epoch, e.g. a model without the beat head into one with it.
+
+Output folder
+-------------
+``MODEL_DIR/model.keras``
+    The best model so far (by validation drum F when available, else validation loss),
+    saved without optimizer state.
+``MODEL_DIR/checkpoints/``
+    ``backup/`` (the last epoch's full state, used to resume), ``last.keras``,
+    ``state.json`` (best score and epoch).
+``MODEL_DIR/training_log.csv``
+    One row per epoch (losses, learning rate, validation F).
+``MODEL_DIR/checkpoints/worker<i>/``
+    Only with ``--strategy multiworker``: the same files for each worker but the chief (worker
+    0, or the ``chief`` task if ``TF_CONFIG`` names one), which writes those above. ``--batch``
+    and ``--steps-per-epoch`` count global batches, split over the workers.
+
+Running the same command again resumes from the last completed epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up logs
+
+import keras  # noqa: E402
+import numpy as np
+import pandas as pd
+from keras import ops
+
+from drumtx import features, vocab, windows
+from drumtx import model as model_module
+
+ONSET_POSITIVE_WEIGHT = 5.0
+PITCH_POSITIVE_WEIGHT = 3.0
+LOSS_WEIGHTS: dict[str, float] = {
+    "drum_onsets": 1.0,
+    "drum_velocity": 0.3,
+    "pitch_onsets": 0.25,
+    "pitch_frames": 0.25,
+    "beats": 0.5,
+}
+BEAT_POSITIVE_WEIGHT = 5.0
+BEAT_MATCH_WINDOW_S = 0.07
+"""Beat matching tolerance for the validation beat F (seconds, the usual 70 ms)."""
+LEARNING_RATE = 1e-3
+FINAL_LEARNING_RATE_FRACTION = 0.05
+"""Cosine decay ends at this fraction of :data:`LEARNING_RATE`."""
+CLIP_NORM = 1.0
+EARLY_STOPPING_PATIENCE = 8
+DEFAULT_EPOCHS = 30
+DEFAULT_BATCH = 16
+DEFAULT_SEED = 1234
+VALIDATION_SEGMENTS = 64
+"""Validation-loss windows per epoch (fixed crops)."""
+MATCH_WINDOW_S = 0.05
+"""Onset matching tolerance for the validation F callback (seconds)."""
+
+CHECKPOINT_DIR = "checkpoints"
+LOG_FILE = "training_log.csv"
+STATE_FILE = "state.json"
+
+
+def _bce(y_true, y_pred, positive_weight: float):
+    """Element-wise binary cross-entropy with positives weighted, shape as inputs."""
+    y_pred = ops.clip(y_pred, keras.config.epsilon(), 1.0 - keras.config.epsilon())
+    weight = 1.0 + (positive_weight - 1.0) * ops.cast(y_true > 0, y_pred.dtype)
+    loss = -(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred))
+    return weight * loss
+
+
+@keras.saving.register_keras_serializable(package="drumtx")
+def onset_loss(y_true, y_pred):
+    """Positive-weighted BCE for sparse drum onsets, mean over classes -> (batch, frames)."""
+    return ops.mean(_bce(y_true, y_pred, ONSET_POSITIVE_WEIGHT), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="drumtx")
+def pitch_loss(y_true, y_pred):
+    """Positive-weighted BCE for pitched onsets/frames, mean over keys -> (batch, frames)."""
+    return ops.mean(_bce(y_true, y_pred, PITCH_POSITIVE_WEIGHT), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="drumtx")
+def masked_velocity_loss(y_true, y_pred):
+    """BCE on velocities only where a hit is; ``y_true`` is ``[velocity, mask]`` (2 x 13).
+
+    Returns shape (batch, frames): the masked sum over classes divided by the number of
+    masked entries in the batch-frame (so frames without hits contribute zero).
+    """
+    n_classes = vocab.N_DRUM_CLASSES
+    target = y_true[..., :n_classes]
+    mask = y_true[..., n_classes:]
+    loss = _bce(target, y_pred, 1.0) * mask
+    return ops.sum(loss, axis=-1) / ops.maximum(ops.mean(ops.sum(mask, axis=-1)), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="drumtx")
+def beat_loss(y_true, y_pred):
+    """Positive-weighted BCE on ``[beat, downbeat]`` where beats are labelled.
+
+    ``y_true`` is ``(batch, frames, 3)``: beat and downbeat targets, then the label mask.
+    Returns shape (batch, frames): the mean over the two columns times the mask, divided by
+    the batch's labelled share of frames (so the loss per labelled frame does not depend on
+    how many crops of the batch have labels; all zero when none has).
+    """
+    n_outputs = model_module.N_BEAT_OUTPUTS
+    mask = y_true[..., n_outputs]
+    loss = ops.mean(_bce(y_true[..., :n_outputs], y_pred, BEAT_POSITIVE_WEIGHT), axis=-1)
+    return loss * mask / ops.maximum(ops.mean(mask), keras.config.epsilon())
+
+
+LOSSES = {
+    "drum_onsets": onset_loss,
+    "drum_velocity": masked_velocity_loss,
+    "pitch_onsets": pitch_loss,
+    "pitch_frames": pitch_loss,
+    "beats": beat_loss,
+}
+
+
+def set_seeds(seed: int) -> None:
+    """Seed Python, NumPy and the Keras backend."""
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def compile_model(
+    model: keras.Model, total_steps: int, learning_rate: float = LEARNING_RATE
+) -> None:
+    """Compile with Adam on a cosine-decay schedule, the losses and :data:`LOSS_WEIGHTS`.
+
+    Only the losses of the model's own outputs are used (a model without the beat head has no
+    ``beats`` loss).
+    """
+    names = set(model.output_names)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate, decay_steps=max(1, total_steps), alpha=FINAL_LEARNING_RATE_FRACTION
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule, clipnorm=CLIP_NORM),
+        loss={name: loss for name, loss in LOSSES.items() if name in names},
+        loss_weights={name: weight for name, weight in LOSS_WEIGHTS.items() if name in names},
+        jit_compile=False,
+    )
+
+
+def make_strategy(name: str):
+    """A ``tf.distribute`` strategy (TensorFlow backend only) or ``None`` for the default."""
+    if name == "default":
+        return None
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit(f"--strategy {name} needs the TensorFlow backend")
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return _multi_worker_strategy()
+    raise SystemExit(f"unknown strategy {name!r}")
+
+
+def _multi_worker_strategy():
+    """``tf.distribute.MultiWorkerMirroredStrategy`` (cluster from ``TF_CONFIG``) for Keras 3.
+
+    Keras 3 calls ``strategy.reduce`` on whole batches (nested structures) when ``fit`` starts
+    and with ``axis=0`` on scalar losses; with more than one worker TensorFlow rejects both
+    (keras-team/keras#20329, tensorflow/tensorflow#72388). This subclass reduces each leaf
+    separately and drops ``axis`` for scalars; everything else is TensorFlow's.
+
+    Returns
+    -------
+    tf.distribute.MultiWorkerMirroredStrategy
+        Must be created before any other TensorFlow operation of the process.
+    """
+    import tensorflow as tf
+
+    class KerasMultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis=None):
+            base = super()
+
+            def reduce_leaf(leaf):
+                rank = self.experimental_local_results(leaf)[0].shape.rank
+                return base.reduce(reduce_op, leaf, None if rank == 0 else axis)
+
+            return tf.nest.map_structure(reduce_leaf, value)
+
+    return KerasMultiWorkerStrategy()
+
+
+def worker_output_dir(model_dir: str | os.PathLike, distribute=None) -> Path:
+    """The folder this process writes its model, log and checkpoints to.
+
+    The chief (worker 0 of a multi-worker cluster, or the only process) writes ``model_dir``;
+    another worker writes the same layout to ``model_dir/checkpoints/<task type><index>``,
+    a folder of its own that is kept so that a restarted cluster resumes on every worker.
+
+    Parameters
+    ----------
+    model_dir : path-like
+    distribute : tf.distribute.Strategy, optional
+        From :func:`make_strategy`; ``None`` for the default (single-process) training.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    model_dir = Path(model_dir)
+    resolver = getattr(distribute, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if task_type is None or task_type == "chief":
+        return model_dir
+    task_id = int(resolver.task_id or 0)
+    if task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().jobs:
+        return model_dir
+    return model_dir / CHECKPOINT_DIR / f"{task_type}{task_id}"
+
+
+def drum_f_measure(model: keras.Model, pieces: list[windows.Piece], params=None) -> float:
+    """Micro-averaged 13-class drum onset F of ``model`` on whole pieces (all sources).
+
+    Uses :func:`drumtx.decode.pick_drum_hits` with ``params`` (defaults when ``None``) and
+    :data:`MATCH_WINDOW_S` matching.
+    """
+    from drumtx import decode, evaluate
+
+    counts = evaluate.Counts()
+    for piece in pieces:
+        reference = evaluate.hits_from_targets(piece.targets["drum_onsets"])
+        for source in piece.feats:
+            activations = windows.predict_activations(model, piece.feats[source].astype(np.float32))
+            estimate = decode.pick_drum_hits(activations, params)
+            table = evaluate.score_hits(reference, estimate, classes=13)
+            counts = counts + evaluate.Counts.from_table(table)
+    return counts.f_measure
+
+
+def beat_f_measure(model: keras.Model, pieces: list[windows.Piece], source: str = "mix"
+                   ) -> tuple[float, float]:
+    """Beat and downbeat F of the beat head on whole pieces with beat labels.
+
+    Beats are decoded with :func:`drumtx.rhythm.beats_from_beat_activations` and matched to
+    the labelled beats within :data:`BEAT_MATCH_WINDOW_S`.
+
+    Returns
+    -------
+    beat_f, downbeat_f : float
+        Micro-averaged over ``source`` (the mix by default) of every labelled piece; NaN when
+        no piece has beat labels or the model has no beat head.
+    """
+    from drumtx import rhythm
+
+    if not model_module.has_beat_head(model):
+        return float("nan"), float("nan")
+    totals = np.zeros((2, 3))  # (beats, downbeats) x (matched, estimated, reference)
+    for piece in pieces:
+        feats = piece.feats.get(source)
+        if not piece.has_beats or feats is None:
+            continue
+        activations = windows.predict_activations(model, feats.astype(np.float32))
+        estimate, _, _ = rhythm.beats_from_beat_activations(activations[windows.BEAT_HEAD])
+        target = piece.targets[windows.BEAT_HEAD].astype(np.float32)
+        for row, column in enumerate(range(model_module.N_BEAT_OUTPUTS)):
+            reference = np.flatnonzero(target[:, column] == 1.0) / features.FRAMES_PER_SECOND
+            times = estimate["time_s"].to_numpy(dtype=float)
+            if column == 1:
+                times = times[estimate["position"].to_numpy() == 1]
+            totals[row] += [_matched(reference, times, BEAT_MATCH_WINDOW_S), len(times),
+                            len(reference)]
+    scores = []
+    for matched, estimated, reference in totals:
+        total = estimated + reference
+        scores.append(2 * matched / total if total else float("nan"))
+    return scores[0], scores[1]
+
+
+def _matched(reference: np.ndarray, estimate: np.ndarray, window_s: float) -> int:
+    """Greedy one-to-one matches of sorted times within ``window_s``."""
+    count, i, j = 0, 0, 0
+    while i < len(reference) and j < len(estimate):
+        if abs(reference[i] - estimate[j]) <= window_s:
+            count, i, j = count + 1, i + 1, j + 1
+        elif reference[i] < estimate[j]:
+            i += 1
+        else:
+            j += 1
+    return count
+
+
+class ValidationF(keras.callbacks.Callback):
+    """Adds ``val_f`` (13-class drum F on validation pieces, default peak picking) to the logs.
+
+    With a beat head and labelled pieces also ``val_beat_f`` and ``val_downbeat_f``
+    (:func:`beat_f_measure`).
+    """
+
+    def __init__(self, pieces: list[windows.Piece]):
+        super().__init__()
+        self.pieces = pieces
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and self.pieces:
+            logs["val_f"] = drum_f_measure(self.model, self.pieces)
+            if model_module.has_beat_head(self.model) and any(p.has_beats for p in self.pieces):
+                logs["val_beat_f"], logs["val_downbeat_f"] = beat_f_measure(
+                    self.model, self.pieces
+                )
+
+
+class SaveBest(keras.callbacks.Callback):
+    """Keep the best model (clean, uncompiled) in ``model_dir`` and the last one in checkpoints.
+
+    The best score survives restarts through ``checkpoints/state.json``.
+    """
+
+    def __init__(self, model_dir: Path, monitor: str, mode: str):
+        super().__init__()
+        self.model_dir = model_dir
+        self.monitor = monitor
+        self.mode = mode
+        self.state_path = model_dir / CHECKPOINT_DIR / STATE_FILE
+        self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def _better(self, value: float) -> bool:
+        best = self.state.get("best")
+        if best is None:
+            return True
+        return value > best if self.mode == "max" else value < best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        model_module.save_model(self.model, self.model_dir / CHECKPOINT_DIR / "last")
+        if value is not None and self._better(float(value)):
+            model_module.save_model(self.model, self.model_dir)
+            self.state.update(best=float(value), best_epoch=epoch + 1, monitor=self.monitor)
+            print(f"epoch {epoch + 1}: {self.monitor} improved to {float(value):.4f}; saved model")
+        self.state["last_epoch"] = epoch + 1
+        self.state_path.write_text(json.dumps(self.state, indent=2) + "\n")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds ``epoch_s`` (wall seconds of the epoch incl. validation) and ``lr`` to the logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_s"] = time.perf_counter() - self.start
+            schedule = self.model.optimizer.learning_rate
+            logs["lr"] = float(ops.convert_to_numpy(schedule))
+
+
+def fit(
+    data_dir: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = DEFAULT_BATCH,
+    steps_per_epoch: int | None = None,
+    seed: int = DEFAULT_SEED,
+    strategy: str = "default",
+    learning_rate: float = LEARNING_RATE,
+    lstm_units: int = model_module.LSTM_UNITS,
+    front_filters: int = model_module.FRONT_FILTERS,
+    frames: int = windows.TRAIN_FRAMES,
+    augment: bool = True,
+    validation_split: str = "val",
+    max_pieces: int | None = None,
+    tensorboard: bool = False,
+    patience: int = EARLY_STOPPING_PATIENCE,
+    beat_head: bool | None = None,
+    init_from: str | os.PathLike | None = None,
+) -> keras.callbacks.History:
+    """Train (or resume training) a model on a factory data folder.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        Folder with ``manifest.csv``, ``audio/`` and ``labels/`` (splits ``train`` and
+        ``validation_split``).
+    model_dir : path-like
+        Output folder (see the module docstring); training resumes if it holds a backup.
+    epochs : int
+        Total epochs (including those already done when resuming).
+    batch_size : int
+        Crops per batch.
+    steps_per_epoch : int, optional
+        Batches per epoch; default: about two passes over the training frames.
+    seed : int
+    strategy : {"default", "mirrored", "multiworker"}
+    learning_rate : float
+        Initial Adam learning rate (cosine decay over all epochs).
+    lstm_units : int
+        Units per direction of the BiLSTMs.
+    front_filters : int
+        Channels of the convolutional front end.
+    frames : int
+        Training crop length in frames.
+    augment : bool
+        Feature-domain augmentation of training crops.
+    validation_split : str
+        Manifest split used for validation loss, validation F and early stopping.
+    max_pieces : int, optional
+        Use at most this many pieces per split (quick experiments).
+    tensorboard : bool
+        Also write TensorBoard logs to ``model_dir/tensorboard``.
+    patience : int
+        Early-stopping patience in epochs.
+    beat_head : bool, optional
+        Give the model the ``beats`` head; default: when any training piece has beat labels.
+    init_from : path-like, optional
+        Model folder to warm-start from (matching layers are copied; ignored when resuming).
+
+    Returns
+    -------
+    keras.callbacks.History
+    """
+    distribute = make_strategy(strategy)  # first: a multi-worker strategy precedes any TF op
+    set_seeds(seed)
+    model_dir = worker_output_dir(model_dir, distribute)
+    (model_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    train_pieces = windows.load_split(data_dir, "train", max_pieces)
+    val_pieces = windows.load_split(data_dir, validation_split, max_pieces)
+    print(
+        f"loaded {len(train_pieces)} train / {len(val_pieces)} {validation_split} pieces "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    if beat_head is None:
+        beat_head = any(piece.has_beats for piece in train_pieces)
+    train_data = windows.TrainingWindows(
+        train_pieces,
+        batch_size,
+        steps_per_epoch,
+        seed=seed,
+        augment_features=augment,
+        frames=frames,
+        beats=beat_head,
+    )
+    state_path = model_dir / CHECKPOINT_DIR / STATE_FILE
+    if state_path.exists():  # resuming: draw new crops, not those of the first epochs again
+        train_data.epoch = int(json.loads(state_path.read_text()).get("last_epoch", 0))
+    callbacks: list[keras.callbacks.Callback] = [EpochTimer()]
+    validation_data = None
+    monitor, mode = "loss", "min"
+    if val_pieces:
+        validation_data = windows.TrainingWindows(
+            val_pieces,
+            batch_size,
+            max(1, VALIDATION_SEGMENTS // batch_size),
+            seed=seed + 1,
+            augment_features=False,
+            frames=windows.SEGMENT_FRAMES,
+            fixed_epoch=True,
+            beats=beat_head,
+        )
+        callbacks.append(ValidationF(val_pieces))
+        monitor, mode = "val_f", "max"
+    callbacks += [
+        SaveBest(model_dir, monitor, mode),
+        keras.callbacks.BackupAndRestore(
+            str(model_dir / CHECKPOINT_DIR / "backup"), delete_checkpoint=False
+        ),
+        keras.callbacks.CSVLogger(str(model_dir / LOG_FILE), append=True),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
+    ]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(model_dir / "tensorboard")))
+
+    total_steps = epochs * len(train_data)
+    architecture = dict(lstm_units=lstm_units, front_filters=front_filters, beat_head=beat_head)
+    if distribute is not None:
+        with distribute.scope():
+            network = model_module.build_model(**architecture)
+            compile_model(network, total_steps, learning_rate)
+    else:
+        network = model_module.build_model(**architecture)
+        compile_model(network, total_steps, learning_rate)
+    if init_from is not None and not state_path.exists():  # a resumed run restores its own
+        skipped = model_module.copy_matching_weights(
+            model_module.load_model(init_from), network
+        )
+        print(f"warm start from {init_from}; new layers: {', '.join(skipped) or 'none'}",
+              flush=True)
+    history = network.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    if not model_module.model_path(model_dir).exists():
+        model_module.save_model(network, model_dir)
+    return history
+
+
+TOY_CLASSES = ("KD", "SD", "CHH")
+TOY_PITCHES = (57, 60, 64, 67)
+
+
+def make_toy_data(
+    out_dir: str | os.PathLike,
+    n_pieces: dict[str, int] | None = None,
+    seconds: float = 6.0,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny data folder in the factory layout: synthetic kick/snare/hat hits and tones.
+
+    Kicks are decaying 60 Hz sines, snares noise bursts, hi-hats short clicks of high
+    noise; the mix adds sine tones (written as pitched notes). Meant for tests and demos.
+
+    Parameters
+    ----------
+    out_dir : path-like
+    n_pieces : dict, optional
+        Pieces per split, default ``{"train": 4, "val": 2, "test": 2}``.
+    seconds : float
+        Length of each piece.
+    seed : int
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    import soundfile
+
+    from drumtx.features import SAMPLE_RATE
+
+    n_pieces = n_pieces or {"train": 4, "val": 2, "test": 2}
+    out_dir = Path(out_dir)
+    (out_dir / "audio").mkdir(parents=True, exist_ok=True)
+    (out_dir / "labels").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n_samples = int(seconds * SAMPLE_RATE)
+    time_axis = np.arange(int(0.2 * SAMPLE_RATE)) / SAMPLE_RATE
+    sounds = {
+        "KD": np.sin(2 * np.pi * 60 * time_axis) * np.exp(-time_axis / 0.05),
+        "SD": rng.standard_normal(len(time_axis)) * np.exp(-time_axis / 0.04) * 0.5,
+        "CHH": np.diff(rng.standard_normal(len(time_axis) + 1)) * np.exp(-time_axis / 0.01) * 0.3,
+    }
+    rows = []
+    for split, count in n_pieces.items():
+        for number in range(count):
+            piece_id = f"{split}{number:03d}"
+            drums = np.zeros(n_samples + len(time_axis), dtype=np.float32)
+            hits = []
+            for cls in TOY_CLASSES:
+                for onset in np.sort(rng.uniform(0.1, seconds - 0.3, size=int(seconds * 1.5))):
+                    velocity = int(rng.integers(40, 128))
+                    start = int(onset * SAMPLE_RATE)
+                    drums[start : start + len(time_axis)] += sounds[cls] * velocity / 127
+                    note = vocab.DRUM_BY_NAME[cls].written_note
+                    hits.append((round(start / SAMPLE_RATE, 6), note, cls, velocity))
+            notes, tones = [], np.zeros_like(drums)
+            for onset in np.arange(0.25, seconds - 0.6, 0.5):
+                pitch = int(rng.choice(TOY_PITCHES))
+                start, stop = int(onset * SAMPLE_RATE), int((onset + 0.4) * SAMPLE_RATE)
+                span = np.arange(stop - start) / SAMPLE_RATE
+                tones[start:stop] += 0.1 * np.sin(2 * np.pi * 440 * 2 ** ((pitch - 69) / 12) * span)
+                notes.append((round(onset, 6), round(onset + 0.4, 6), pitch, 80, 0))
+            drums, tones = drums[:n_samples], tones[:n_samples]
+            soundfile.write(out_dir / "audio" / f"{piece_id}.drums.flac", drums, SAMPLE_RATE)
+            soundfile.write(out_dir / "audio" / f"{piece_id}.mix.flac", drums + tones, SAMPLE_RATE)
+            pd.DataFrame(sorted(hits), columns=["onset_s", "gm_note", "class", "velocity"]).to_csv(
+                out_dir / "labels" / f"{piece_id}.drums.tsv", sep="\t", index=False
+            )
+            pd.DataFrame(
+                notes, columns=["onset_s", "offset_s", "midi_pitch", "velocity", "program"]
+            ).to_csv(out_dir / "labels" / f"{piece_id}.notes.tsv", sep="\t", index=False)
+            rows.append({"id": piece_id, "split": split, "seconds": seconds})
+    pd.DataFrame(rows).to_csv(out_dir / "manifest.csv", index=False)
+    return out_dir
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``drumtx train``."""
+    parser.add_argument("--data", required=True, metavar="DIR", help="data folder (manifest.csv)")
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="output model folder")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="total epochs")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="crops per batch")
+    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        default="default",
+        help="tf.distribute strategy (TensorFlow backend only)",
+    )
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE, help="initial learning rate")
+    parser.add_argument("--lstm-units", type=int, default=model_module.LSTM_UNITS)
+    parser.add_argument("--front-filters", type=int, default=model_module.FRONT_FILTERS)
+    parser.add_argument("--frames", type=int, default=windows.TRAIN_FRAMES, help="crop length")
+    parser.add_argument("--no-augment", action="store_true", help="disable augmentation")
+    parser.add_argument("--val-split", default="val", help="manifest split for validation")
+    parser.add_argument("--max-pieces", type=int, help="use at most N pieces per split")
+    parser.add_argument("--patience", type=int, default=EARLY_STOPPING_PATIENCE)
+    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs")
+    parser.add_argument(
+        "--beat-head",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="train the beats output (auto: when the data has beat labels)",
+    )
+    parser.add_argument(
+        "--init-from", metavar="MODEL_DIR", help="warm-start from a trained model's weights"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``drumtx train``; returns the exit status."""
+    fit(
+        args.data,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+        strategy=args.strategy,
+        learning_rate=args.lr,
+        lstm_units=args.lstm_units,
+        front_filters=args.front_filters,
+        frames=args.frames,
+        augment=not args.no_augment,
+        validation_split=args.val_split,
+        max_pieces=args.max_pieces,
+        tensorboard=args.tensorboard,
+        patience=args.patience,
+        beat_head={"auto": None, "yes": True, "no": False}[args.beat_head],
+        init_from=args.init_from,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m drumtx.train``."""
+    parser = argparse.ArgumentParser(prog="drumtx train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

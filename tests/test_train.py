@@ -1,0 +1,91 @@
+"""Training: losses behave and two steps on a tiny set reduce the loss; runs resume."""
+
+import numpy as np
+import pytest
+
+from drumtx import model, train, vocab, windows
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    return train.make_toy_data(tmp_path_factory.mktemp("toy"), {"train": 2, "val": 1}, seconds=4.0)
+
+
+def test_velocity_loss_counts_only_at_onsets():
+    n = vocab.N_DRUM_CLASSES
+    target = np.zeros((1, 4, 2 * n), np.float32)
+    target[0, 1, 0], target[0, 1, n] = 0.8, 1.0
+    good = np.full((1, 4, n), 0.01, np.float32)
+    good[0, 1, 0] = 0.8
+    bad_elsewhere = good.copy()
+    bad_elsewhere[0, 2:] = 0.9  # wrong values away from onsets must not matter
+    loss_good = np.asarray(train.masked_velocity_loss(target, good)).sum()
+    loss_elsewhere = np.asarray(train.masked_velocity_loss(target, bad_elsewhere)).sum()
+    assert loss_good == pytest.approx(loss_elsewhere)
+
+
+def test_onset_loss_weights_positives():
+    target = np.zeros((1, 1, vocab.N_DRUM_CLASSES), np.float32)
+    target[0, 0, 0] = 1.0
+    miss = np.full_like(target, 0.5)
+    expected = train.ONSET_POSITIVE_WEIGHT * np.log(2) + (vocab.N_DRUM_CLASSES - 1) * np.log(2)
+    assert float(np.asarray(train.onset_loss(target, miss))[0, 0]) == pytest.approx(
+        expected / vocab.N_DRUM_CLASSES, rel=1e-5
+    )
+
+
+def test_two_training_steps_reduce_the_loss(toy_data):
+    train.set_seeds(0)
+    pieces = windows.load_split(toy_data, "train")
+    batches = windows.TrainingWindows(pieces, batch_size=4, steps_per_epoch=1, frames=300)
+    network = model.build_model(lstm_units=16, front_filters=16)
+    train.compile_model(network, total_steps=10, learning_rate=3e-3)
+    x, y = batches[0]
+    first = network.train_on_batch(x, y)
+    network.train_on_batch(x, y)
+    after = network.test_on_batch(x, y)
+    assert after < first
+
+
+def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
+    out = tmp_path / "model"
+    options = dict(
+        batch_size=2, steps_per_epoch=2, lstm_units=8, front_filters=8, frames=200, patience=5
+    )
+    train.fit(toy_data, out, epochs=1, **options)
+    assert model.model_path(out).exists()
+    assert (out / train.LOG_FILE).read_text().count("\n") == 2
+    train.fit(toy_data, out, epochs=2, **options)  # resumes: only epoch 2 runs
+    log = (out / train.LOG_FILE).read_text().splitlines()
+    assert len(log) == 3 and log[-1].startswith("1,")
+    assert "val_f" in log[0]
+
+
+def test_beat_loss_counts_only_labelled_frames():
+    target = np.zeros((2, 4, 3), np.float32)
+    target[0, :, 2] = 1.0  # the first crop has beat labels, the second has none
+    target[0, 1, :2] = 1.0
+    prediction = np.full((2, 4, 2), 0.2, np.float32)
+    loss = np.asarray(train.beat_loss(target, prediction))
+    assert loss.shape == (2, 4) and (loss[1] == 0).all() and (loss[0] > 0).all()
+    other = prediction.copy()
+    other[1] = 0.9  # the unlabelled crop's predictions do not matter
+    assert np.asarray(train.beat_loss(target, other)).sum() == pytest.approx(loss.sum())
+    assert not np.asarray(train.beat_loss(np.zeros_like(target), prediction)).any()
+
+
+def test_warm_start_copies_every_layer_but_the_new_head(tmp_path):
+    old = model.build_model(lstm_units=8, front_filters=8)
+    new = model.build_model(lstm_units=8, front_filters=8, beat_head=True)
+    assert model.has_beat_head(new) and not model.has_beat_head(old)
+    skipped = model.copy_matching_weights(old, new)
+    assert skipped == ["beats"]
+    for layer in old.layers:
+        for a, b in zip(layer.get_weights(), new.get_layer(layer.name).get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    train.compile_model(new, total_steps=2)
+    x = np.zeros((1, 50, new.input_shape[-1]), np.float32)
+    y = {name: np.zeros((1, 50, size), np.float32) for name, size in windows.OUTPUT_SIZES.items()}
+    y["drum_velocity"] = np.zeros((1, 50, 2 * vocab.N_DRUM_CLASSES), np.float32)
+    y["beats"] = np.zeros((1, 50, 3), np.float32)
+    assert np.isfinite(new.train_on_batch(x, y)).all()

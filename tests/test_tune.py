@@ -1,0 +1,43 @@
+"""Peak-picking tuning finds the best threshold on hand-made activations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from drumtx import decode, tune, vocab
+
+
+def _activation(n_frames, peaks):
+    curve = np.zeros(n_frames)
+    for frame, height in peaks:
+        curve[frame] = height
+    return curve
+
+
+def test_tune_class_picks_the_threshold_between_true_and_false_peaks():
+    # true hits peak at 0.6-0.8, spurious peaks at 0.3: any threshold in (0.3, 0.6] is perfect
+    true_frames = [20, 60, 100, 140]
+    activation = _activation(
+        200, [(20, 0.8), (60, 0.6), (100, 0.7), (140, 0.65), (40, 0.3), (80, 0.3)]
+    )
+    grid = tune.parameter_grid(thresholds=(0.1, 0.2, 0.4, 0.7), pre_avg_s=(0.0,))
+    params, counts = tune.tune_class([activation], [np.array(true_frames) / 100], grid)
+    assert params.threshold == pytest.approx(0.4)
+    assert (counts.tp, counts.n_ref, counts.n_est) == (4, 4, 4)
+
+
+def test_tune_activations_tunes_each_class_and_skips_unseen_ones():
+    onsets = np.zeros((300, vocab.N_DRUM_CLASSES))
+    kd, sd = vocab.CLASS_INDEX["KD"], vocab.CLASS_INDEX["SD"]
+    onsets[[50, 150], kd] = 0.9
+    onsets[[250], kd] = 0.5  # a false kick
+    onsets[[100, 200], sd] = 0.3
+    reference = pd.DataFrame({"time_s": [0.5, 1.5, 1.0, 2.0], "cls": ["KD", "KD", "SD", "SD"]})
+    grid = tune.parameter_grid(thresholds=(0.2, 0.6), pre_avg_s=(0.0,))
+    params, table = tune.tune_activations([{"drum_onsets": onsets}], [reference], grid)
+    assert set(params) == {"KD", "SD"}
+    assert params["KD"].threshold == pytest.approx(0.6)
+    assert params["SD"].threshold == pytest.approx(0.2)
+    assert table.set_index("class")["f"].tolist() == [1.0, 1.0]
+    picked = decode.pick_drum_hits({"drum_onsets": onsets}, params)
+    assert len(picked) == 4

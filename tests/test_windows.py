@@ -1,0 +1,136 @@
+"""Windowing: inference windows and stitching, training batches and targets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from drumtx import features, vocab, windows
+
+
+class _FrameEcho:
+    """A stand-in model: echoes the first input bin of every frame as its only output."""
+
+    output_names = ["echo"]
+
+    def __init__(self):
+        self.batch_shapes = []
+
+    def predict_on_batch(self, batch):
+        self.batch_shapes.append(batch.shape)
+        return {"echo": batch[..., :1] * 2.0}
+
+
+@pytest.mark.parametrize("n_frames", [1, 137, windows.SEGMENT_FRAMES, 1234, 4001])
+def test_stitching_reproduces_a_per_frame_signal(n_frames):
+    signal = np.random.default_rng(n_frames).random((n_frames, 3)).astype(np.float32)
+    model = _FrameEcho()
+    out = windows.predict_activations(model, signal, batch_size=4)
+    assert out["echo"].shape == (n_frames, 1)
+    np.testing.assert_array_equal(out["echo"][:, 0], signal[:, 0] * 2.0)
+    assert {shape for shape in model.batch_shapes} == {(4, windows.SEGMENT_FRAMES, 3)}
+
+
+def test_windows_cover_every_frame_once():
+    n_frames = 2100
+    starts = windows.window_starts(n_frames)
+    assert starts[0] == 0 and np.all(np.diff(starts) == windows.HOP_FRAMES)
+    assert starts[-1] + windows.SEGMENT_FRAMES >= n_frames
+    index = np.arange(n_frames, dtype=np.float32)[:, None]
+    made, made_starts = windows.make_windows(index)
+    np.testing.assert_array_equal(windows.stitch(made, made_starts, n_frames), index)
+
+
+def test_drum_targets_are_widened_and_velocity_is_at_onsets():
+    hits = pd.DataFrame({"onset_s": [0.10, 0.504], "cls": ["KD", "SD"], "velocity": [127, 64]})
+    onsets, velocity = windows.drum_targets(hits, 100)
+    kd, sd = vocab.CLASS_INDEX["KD"], vocab.CLASS_INDEX["SD"]
+    np.testing.assert_allclose(onsets[9:12, kd], [0.5, 1.0, 0.5])
+    np.testing.assert_allclose(onsets[49:52, sd], [0.5, 1.0, 0.5])
+    assert onsets.sum() == pytest.approx(4.0)
+    assert velocity[10, kd] == pytest.approx(1.0) and velocity[50, sd] == pytest.approx(64 / 127)
+    assert velocity[30].sum() == 0
+
+
+def test_pitch_targets_mark_onsets_and_sounding_frames():
+    notes = pd.DataFrame({"onset_s": [0.2], "offset_s": [0.5], "midi_pitch": [60]})
+    onsets, frames = windows.pitch_targets(notes, 80)
+    key = vocab.pitch_index(60)
+    assert onsets[20, key] == 1.0 and frames[20:50, key].all() and not frames[50:, key].any()
+
+
+def test_training_batches_have_the_documented_shapes(tmp_path):
+    from drumtx.train import make_toy_data
+
+    data = make_toy_data(tmp_path / "toy", {"train": 2}, seconds=3.0)
+    pieces = windows.load_split(data, "train")
+    assert (data / "features" / "train000.mix.npy").exists()
+    batches = windows.TrainingWindows(pieces, batch_size=3, steps_per_epoch=2, frames=400, seed=5)
+    x, y = batches[0]
+    assert x.shape == (3, 400, features.N_FEATURE_BINS)
+    assert y["drum_onsets"].shape == (3, 400, vocab.N_DRUM_CLASSES)
+    assert y["drum_velocity"].shape == (3, 400, 2 * vocab.N_DRUM_CLASSES)
+    assert y["pitch_frames"].shape == (3, 400, vocab.N_PITCHES)
+    np.testing.assert_array_equal(batches[0][0], x)  # reproducible
+    mask = y["drum_velocity"][..., vocab.N_DRUM_CLASSES :]
+    np.testing.assert_array_equal(mask, (y["drum_onsets"] > 0).astype(np.float32))
+
+
+def test_augment_keeps_shape_and_finite_values():
+    rng = np.random.default_rng(0)
+    feats = features.compute_features(rng.standard_normal(features.SAMPLE_RATE).astype(np.float32))
+    out = windows.augment(feats, rng, drums=feats * 0.5)
+    assert out.shape == feats.shape and np.isfinite(out).all() and (out >= 0).all()
+
+
+class _PositionEcho:
+    """A stand-in model whose output is each frame's position inside its window."""
+
+    output_names = ["position"]
+
+    def predict_on_batch(self, batch):
+        positions = np.arange(batch.shape[1], dtype=np.float32)
+        return {"position": np.broadcast_to(positions[None, :, None], batch.shape[:2] + (1,))}
+
+
+@pytest.mark.parametrize("n_frames", [1, 450, 901, 4001])
+def test_streamed_prediction_takes_each_frame_from_the_same_window_as_stitch(n_frames):
+    signal = np.zeros((n_frames, 2), dtype=np.float32)
+    streamed = windows.predict_activations(_PositionEcho(), signal, batch_size=3)["position"]
+    cut, starts = windows.make_windows(signal)
+    whole = _PositionEcho().predict_on_batch(cut)["position"]
+    np.testing.assert_array_equal(streamed, windows.stitch(whole, starts, n_frames))
+
+
+def test_beat_targets_mark_beats_and_downbeats_widened():
+    beats = pd.DataFrame({"time_s": [0.1, 0.6, 1.1, 1.6], "position": [1, 2, 3, 1]})
+    target = windows.beat_targets(beats, 200)
+    assert target.shape == (200, 2)
+    assert target[[10, 60, 110, 160], 0].tolist() == [1.0] * 4
+    assert target[[10, 160], 1].tolist() == [1.0, 1.0] and target[60, 1] == 0.0
+    assert target[9, 0] == windows.ONSET_NEIGHBOUR_WEIGHT and target[161, 1] == 0.5
+    assert target[30].sum() == 0
+
+
+def test_beat_targets_are_masked_for_pieces_without_beat_labels(tmp_path):
+    from drumtx.train import make_toy_data
+
+    data = make_toy_data(tmp_path / "toy", {"train": 2}, seconds=3.0)
+    pd.DataFrame({"time_s": np.arange(0.2, 2.9, 0.5), "position": [1, 2, 3, 4, 1, 2]}).to_csv(
+        data / "labels" / "train000.beats.tsv", sep="\t", index=False
+    )
+    pieces = windows.load_split(data, "train")
+    assert [piece.has_beats for piece in pieces] == [True, False]
+    assert not pieces[1].targets["beats"].any()
+    batches = windows.TrainingWindows(
+        pieces, batch_size=8, steps_per_epoch=1, frames=400, seed=2, beats=True
+    )
+    x, y = batches[0]
+    assert y["beats"].shape == (8, 400, 3)
+    mask = y["beats"][..., 2]
+    assert set(np.unique(mask)) == {0.0, 1.0}
+    for item in range(8):  # a crop is labelled (on its real frames) or not at all
+        labelled = mask[item] > 0
+        assert (y["beats"][item, ~labelled, :2] == 0).all()
+        if labelled.any():
+            assert y["beats"][item, labelled, 0].max() == 1.0
+    assert "beats" not in windows.TrainingWindows(pieces, batch_size=2, frames=100)[0][1]
