@@ -63,6 +63,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--no-rhythm", action="store_true", help="skip beat tracking (score on a plain grid)"
     )
     transcribe.add_argument(
+        "--fast-rhythm", action="store_true",
+        help="beats from the network's beat head instead of madmom (faster, less reliable)",
+    )
+    transcribe.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N",
         help="worker processes for many files, each loading the model once (default: 1)",
     )
@@ -174,7 +178,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     tasks = [(file, output_paths(file, out_dir, formats)) for file in readable]
-    options = (args.model, not args.no_rhythm, args.force)
+    options = (args.model, not args.no_rhythm, args.fast_rhythm, args.force)
     if args.jobs > 1 and len(tasks) > 1:
         outcomes = _run_in_workers(tasks, options, min(args.jobs, len(tasks)))
     else:
@@ -196,19 +200,24 @@ _WORKER: dict = {}
 """Per-process state of transcription workers: the loaded model and options."""
 
 
-def _load_worker(model_dir: str | None, rhythm: bool, force: bool) -> None:
+def _load_worker(model_dir: str | None, rhythm: bool, fast_rhythm: bool, force: bool) -> None:
     """Load the model once in this process (the initializer of every worker)."""
     import_tensorflow_quietly()
     from drumtx.pipeline import Transcriber
 
-    _WORKER.update(transcriber=Transcriber.load(model_dir), rhythm=rhythm, force=force)
+    _WORKER.update(
+        transcriber=Transcriber.load(model_dir), rhythm=rhythm, fast_rhythm=fast_rhythm,
+        force=force,
+    )
 
 
 def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
     """Transcribe one file and write its outputs; ``(ok, summary or error message)``."""
     file, paths = task
     try:
-        result = _WORKER["transcriber"].transcribe(file, rhythm=_WORKER["rhythm"])
+        result = _WORKER["transcriber"].transcribe(
+            file, rhythm=_WORKER["rhythm"], fast_rhythm=_WORKER["fast_rhythm"]
+        )
         written = write_outputs(result, paths, _WORKER["force"])
     except DrumtxError as error:
         return False, str(error)

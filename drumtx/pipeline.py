@@ -99,6 +99,7 @@ class Transcriber:
         audio: str | os.PathLike | np.ndarray,
         source: str | None = None,
         rhythm: bool = True,
+        fast_rhythm: bool = False,
     ) -> Transcription:
         """Transcribe a file or mono samples at :data:`drumtx.features.SAMPLE_RATE`.
 
@@ -108,9 +109,13 @@ class Transcriber:
         source : str, optional
             Name for the result; defaults to the file stem (``"audio"`` for arrays).
         rhythm : bool
-            Also estimate beats, downbeats and tempo (needed for a metered score): from the
-            model's beat head when it has one (no samples are kept), else with madmom on the
-            audio up to :data:`AUDIO_RHYTHM_MAX_S`, else from the drum activations.
+            Also estimate beats, downbeats and tempo (needed for a metered score). Audio up
+            to :data:`AUDIO_RHYTHM_MAX_S` is tracked with madmom on the audio (the most
+            reliable); longer audio from the model's beat head when it has one, else from the
+            drum activations (no samples are kept then, so memory stays bounded).
+        fast_rhythm : bool
+            Use the model's beat head whatever the length (several times faster and lighter
+            than madmom, less reliable on tempo).
         """
         if isinstance(audio, np.ndarray):
             blocks = [np.asarray(audio, dtype=np.float32)]
@@ -119,7 +124,7 @@ class Transcriber:
             blocks = iter_audio_blocks(audio)
             source = source or Path(audio).stem
         beat_head = self.has_beat_head
-        keep_samples = rhythm and not beat_head  # the beat head needs no audio for rhythm
+        keep_samples = rhythm and not (fast_rhythm and beat_head)
         keeper = _SampleKeeper(
             int(AUDIO_RHYTHM_MAX_S * features.SAMPLE_RATE) if keep_samples else 0
         )
@@ -132,22 +137,22 @@ class Transcriber:
             return result
         from drumtx import rhythm as rhythm_module
 
+        if keeper.samples is not None:
+            return rhythm_module.with_rhythm(result, keeper.samples)
         if beat_head:
             beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_beat_activations(
                 activations[BEAT_HEAD], result.drums
             )
-            return result.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
-        if keeper.samples is not None:
-            return rhythm_module.with_rhythm(result, keeper.samples)
-        beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_drum_activations(
-            activations["drum_onsets"], result.drums
-        )
+        else:
+            beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_drum_activations(
+                activations["drum_onsets"], result.drums
+            )
         return result.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
 
 
 AUDIO_RHYTHM_MAX_S = 600.0
 """Longest audio whose beats are tracked from the audio itself (madmom); longer recordings
-get beats from the drum activations, so that memory stays bounded."""
+get beats from the network's activations, so that memory stays bounded."""
 
 
 class _SampleKeeper:

@@ -269,7 +269,7 @@ def test_silence_and_short_beat_activations_have_no_beats():
         assert beats.empty and tempo is None and numerator is None
 
 
-def test_pipeline_takes_rhythm_from_the_beat_head_without_keeping_audio(monkeypatch, clicks):
+def test_fast_rhythm_takes_beats_from_the_beat_head_without_keeping_audio(monkeypatch, clicks):
     from drumtx import model, pipeline
 
     network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
@@ -291,8 +291,28 @@ def test_pipeline_takes_rhythm_from_the_beat_head_without_keeping_audio(monkeypa
         original(self, max_samples)
 
     monkeypatch.setattr(pipeline._SampleKeeper, "__init__", keeper_init)
-    result = transcriber.transcribe(clicks([0.5, 1.0, 1.5], 4.0))
+    result = transcriber.transcribe(clicks([0.5, 1.0, 1.5], 4.0), fast_rhythm=True)
     assert len(calls) == 1 and calls[0][1] == 2 and kept == [0]
     assert result.tempo_bpm == 120.0 and result.beats_per_bar == 4
     assert not pipeline.Transcriber(model.build_model(lstm_units=4, front_filters=4), {},
                                     model.DEFAULT_MODEL_DIR).has_beat_head
+
+
+def test_songs_use_madmom_on_the_audio_unless_fast_rhythm(monkeypatch, clicks):
+    from drumtx import model, pipeline
+
+    network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
+    transcriber = pipeline.Transcriber(network, {}, model.DEFAULT_MODEL_DIR)
+    heard = []
+
+    def fake_with_rhythm(transcription, samples, sample_rate=None):
+        heard.append(len(samples))
+        return transcription
+
+    monkeypatch.setattr(rhythm, "with_rhythm", fake_with_rhythm)
+    monkeypatch.setattr(
+        rhythm, "beats_from_beat_activations", lambda *a, **k: pytest.fail("beat head used")
+    )
+    samples = clicks([0.5, 1.0, 1.5], 4.0)
+    transcriber.transcribe(samples)
+    assert heard == [len(samples)]
