@@ -3,57 +3,18 @@
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-import mido
 import numpy as np
 import pandas as pd
 import pytest
+from test_mscx import GRACE_SHIFT_TICKS, midi_hits, run_mscore
 
 from drumtx import vocab
 from drumtx.errors import OutputExistsError
 from drumtx.export.musicxml import display_position, write_musicxml
 from drumtx.quantize import quantize
 from drumtx.transcription import Transcription, make_drums
-
-MSCORE = "mscore3"
-BAD_LOG_WORDS = ("incomplete", "overrun", "corrupt")
-GRACE_SHIFT_TICKS = 60
-
-
-def run_mscore(source: Path, target: Path) -> str:
-    """Convert with headless MuseScore (fails when mscore3 is missing)."""
-    assert shutil.which(MSCORE), f"{MSCORE} is not installed (Debian package musescore3)"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [MSCORE, str(source), "-o", str(target)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0 and target.exists(), log
-    bad = [line for line in log.splitlines() if any(w in line.lower() for w in BAD_LOG_WORDS)]
-    assert not bad, bad
-    return log
-
-
-def midi_hits(path: Path) -> list[tuple[int, int]]:
-    midi = mido.MidiFile(path)
-    scale = 480 / midi.ticks_per_beat
-    hits = []
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "note_on" and message.velocity > 0:
-                hits.append((round(tick * scale), message.note))
-    return sorted(hits)
 
 
 def transcription(seed: int, beats_per_bar: int | None) -> Transcription:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +55,11 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
     except BaseException:
         temporary_path.unlink(missing_ok=True)
         raise
+
+
+def xml_child(parent: ET.Element, tag: str, text: object | None = None, **attributes) -> ET.Element:
+    """Append a child element with optional text and attributes (values written with ``str``)."""
+    element = ET.SubElement(parent, tag, {k: str(v) for k, v in attributes.items()})
+    if text is not None:
+        element.text = str(text)
+    return element

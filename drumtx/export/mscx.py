@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from drumtx import vocab
-from drumtx.export import atomic_output
+from drumtx.export import atomic_output, xml_child
 from drumtx.quantize import (
     DIVISION,
     Event,
@@ -63,79 +63,71 @@ def tpc(pitch: int) -> int:
     return TPC_OF_PITCH_CLASS[int(pitch) % 12]
 
 
-def _sub(parent: ET.Element, tag: str, text: object | None = None, **attributes) -> ET.Element:
-    """Append a child element with optional text and attributes."""
-    element = ET.SubElement(parent, tag, {k: str(v) for k, v in attributes.items()})
-    if text is not None:
-        element.text = str(text)
-    return element
-
-
 def _drum_part(score_element: ET.Element) -> None:
     """The drum part: percussion staff type and a drumset entry per class."""
-    part = _sub(score_element, "Part")
-    staff = _sub(part, "Staff", id=1)
-    staff_type = _sub(staff, "StaffType", group="percussion")
-    _sub(staff_type, "name", "perc5Line")
-    _sub(part, "trackName", DRUM_PART_NAME)
-    instrument = _sub(part, "Instrument")
-    _sub(instrument, "longName", DRUM_PART_NAME)
-    _sub(instrument, "shortName", DRUM_PART_SHORT_NAME)
-    _sub(instrument, "trackName", DRUM_PART_NAME)
-    _sub(instrument, "instrumentId", DRUM_INSTRUMENT_ID)
-    _sub(instrument, "useDrumset", 1)
+    part = xml_child(score_element, "Part")
+    staff = xml_child(part, "Staff", id=1)
+    staff_type = xml_child(staff, "StaffType", group="percussion")
+    xml_child(staff_type, "name", "perc5Line")
+    xml_child(part, "trackName", DRUM_PART_NAME)
+    instrument = xml_child(part, "Instrument")
+    xml_child(instrument, "longName", DRUM_PART_NAME)
+    xml_child(instrument, "shortName", DRUM_PART_SHORT_NAME)
+    xml_child(instrument, "trackName", DRUM_PART_NAME)
+    xml_child(instrument, "instrumentId", DRUM_INSTRUMENT_ID)
+    xml_child(instrument, "useDrumset", 1)
     for drum in sorted(vocab.DRUMS, key=lambda d: d.written_note):
-        entry = _sub(instrument, "Drum", pitch=drum.written_note)
-        _sub(entry, "head", drum.notehead)
-        _sub(entry, "line", drum.staff_line)
-        _sub(entry, "voice", drum.voice)
-        _sub(entry, "name", drum.description.title())
-        _sub(entry, "stem", STEM_UP if drum.stem_up else STEM_DOWN)
-    _sub(instrument, "clef", "PERC")
-    channel = _sub(instrument, "Channel")
-    _sub(channel, "controller", ctrl=0, value=1)
-    _sub(channel, "program", value=0)
+        entry = xml_child(instrument, "Drum", pitch=drum.written_note)
+        xml_child(entry, "head", drum.notehead)
+        xml_child(entry, "line", drum.staff_line)
+        xml_child(entry, "voice", drum.voice)
+        xml_child(entry, "name", drum.description.title())
+        xml_child(entry, "stem", STEM_UP if drum.stem_up else STEM_DOWN)
+    xml_child(instrument, "clef", "PERC")
+    channel = xml_child(instrument, "Channel")
+    xml_child(channel, "controller", ctrl=0, value=1)
+    xml_child(channel, "program", value=0)
 
 
 def _pitched_part(score_element: ET.Element, first_staff_id: int) -> None:
     """A piano-style part with a treble and a bass staff."""
-    part = _sub(score_element, "Part")
+    part = xml_child(score_element, "Part")
     for offset, clef in enumerate(("G", "F")):
-        staff = _sub(part, "Staff", id=first_staff_id + offset)
-        staff_type = _sub(staff, "StaffType", group="pitched")
-        _sub(staff_type, "name", "stdNormal")
+        staff = xml_child(part, "Staff", id=first_staff_id + offset)
+        staff_type = xml_child(staff, "StaffType", group="pitched")
+        xml_child(staff_type, "name", "stdNormal")
         if clef == "F":
-            _sub(staff, "defaultClef", "F")
+            xml_child(staff, "defaultClef", "F")
         if offset == 0:
-            _sub(staff, "bracket", type=1, span=2, col=0)
-            _sub(staff, "barLineSpan", 1)
-    _sub(part, "trackName", PITCHED_PART_NAME)
-    instrument = _sub(part, "Instrument")
-    _sub(instrument, "longName", PITCHED_PART_NAME)
-    _sub(instrument, "trackName", PITCHED_PART_NAME)
-    _sub(instrument, "instrumentId", "keyboard.piano")
-    channel = _sub(instrument, "Channel")
-    _sub(channel, "program", value=PITCHED_PROGRAM)
+            xml_child(staff, "bracket", type=1, span=2, col=0)
+            xml_child(staff, "barLineSpan", 1)
+    xml_child(part, "trackName", PITCHED_PART_NAME)
+    instrument = xml_child(part, "Instrument")
+    xml_child(instrument, "longName", PITCHED_PART_NAME)
+    xml_child(instrument, "trackName", PITCHED_PART_NAME)
+    xml_child(instrument, "instrumentId", "keyboard.piano")
+    channel = xml_child(instrument, "Channel")
+    xml_child(channel, "program", value=PITCHED_PROGRAM)
 
 
 def _duration(parent: ET.Element, event: Event, measure: Measure) -> None:
     """Dots (first: MuseScore reads them before the type), type and whole-bar length."""
     if event.dots:
-        _sub(parent, "dots", event.dots)
-    _sub(parent, "durationType", event.type)
+        xml_child(parent, "dots", event.dots)
+    xml_child(parent, "durationType", event.type)
     if event.type == "measure":
-        _sub(parent, "duration", f"{measure.numerator}/{measure.denominator}")
+        xml_child(parent, "duration", f"{measure.numerator}/{measure.denominator}")
 
 
 def _tempo_element(voice: ET.Element, measure: Measure) -> None:
     """A tempo mark: quarter (or dotted quarter in compound metres) = N."""
-    tempo = _sub(voice, "Tempo")
-    _sub(tempo, "tempo", f"{measure.tempo_bpm / 60.0:.6g}")
-    _sub(tempo, "followText", 1)
-    text = _sub(tempo, "text")
-    note = _sub(text, "sym", "metNoteQuarterUp")
+    tempo = xml_child(voice, "Tempo")
+    xml_child(tempo, "tempo", f"{measure.tempo_bpm / 60.0:.6g}")
+    xml_child(tempo, "followText", 1)
+    text = xml_child(tempo, "text")
+    note = xml_child(text, "sym", "metNoteQuarterUp")
     if measure.denominator == 8:
-        dot = _sub(text, "sym", "metAugmentationDot")
+        dot = xml_child(text, "sym", "metAugmentationDot")
         dot.tail = f" = {round(measure.tempo_bpm / 1.5)}"
     else:
         note.tail = f" = {round(measure.tempo_bpm)}"
@@ -144,15 +136,15 @@ def _tempo_element(voice: ET.Element, measure: Measure) -> None:
 def _note(chord: ET.Element, hit: dict) -> None:
     """One drum note: pitch, notehead, ghost parentheses and velocity."""
     drum = vocab.DRUM_BY_NAME[hit["cls"]]
-    note = _sub(chord, "Note")
+    note = xml_child(chord, "Note")
     if hit.get("ghost"):
-        _sub(note, "ghost", 1)
-    _sub(note, "pitch", drum.written_note)
-    _sub(note, "tpc", tpc(drum.written_note))
+        xml_child(note, "ghost", 1)
+    xml_child(note, "pitch", drum.written_note)
+    xml_child(note, "tpc", tpc(drum.written_note))
     if drum.notehead != "normal":
-        _sub(note, "head", drum.notehead)
-    _sub(note, "veloType", "user")
-    _sub(note, "velocity", int(hit["velocity"]))
+        xml_child(note, "head", drum.notehead)
+    xml_child(note, "veloType", "user")
+    xml_child(note, "velocity", int(hit["velocity"]))
 
 
 def _voice_events(voice: ET.Element, events: list[Event], measure: Measure, stem: str) -> None:
@@ -160,32 +152,32 @@ def _voice_events(voice: ET.Element, events: list[Event], measure: Measure, stem
     for event in events:
         if event.tuplet is not None and event.tuplet_start:
             actual, normal, base_ticks = event.tuplet
-            tuplet = _sub(voice, "Tuplet")
-            _sub(tuplet, "normalNotes", normal)
-            _sub(tuplet, "actualNotes", actual)
-            _sub(tuplet, "baseNote", _type_name(base_ticks))
-            number = _sub(tuplet, "Number")
-            _sub(number, "style", "Tuplet")
-            _sub(number, "text", actual)
+            tuplet = xml_child(voice, "Tuplet")
+            xml_child(tuplet, "normalNotes", normal)
+            xml_child(tuplet, "actualNotes", actual)
+            xml_child(tuplet, "baseNote", _type_name(base_ticks))
+            number = xml_child(tuplet, "Number")
+            xml_child(number, "style", "Tuplet")
+            xml_child(number, "text", actual)
         if event.is_rest:
-            rest = _sub(voice, "Rest")
+            rest = xml_child(voice, "Rest")
             _duration(rest, event, measure)
         else:
             flams = [hit for hit in event.hits if hit.get("flam")]
             if flams:
-                grace = _sub(voice, "Chord")
-                _sub(grace, "durationType", "eighth")
-                _sub(grace, GRACE_TYPE)
-                _sub(grace, "StemDirection", stem)
+                grace = xml_child(voice, "Chord")
+                xml_child(grace, "durationType", "eighth")
+                xml_child(grace, GRACE_TYPE)
+                xml_child(grace, "StemDirection", stem)
                 for hit in flams:
                     _note(grace, {**hit, "ghost": False, "velocity": max(1, hit["velocity"] // 2)})
-            chord = _sub(voice, "Chord")
+            chord = xml_child(voice, "Chord")
             _duration(chord, event, measure)
-            _sub(chord, "StemDirection", stem)
+            xml_child(chord, "StemDirection", stem)
             for hit in event.hits:
                 _note(chord, hit)
         if event.tuplet is not None and event.tuplet_end:
-            _sub(voice, "endTuplet")
+            xml_child(voice, "endTuplet")
 
 
 def _type_name(ticks: int) -> str:
@@ -198,17 +190,17 @@ def _drum_measure(
     staff: ET.Element, score: QuantizedScore, measure: Measure, hits: pd.DataFrame
 ) -> None:
     """One bar of the drum staff."""
-    element = _sub(staff, "Measure")
+    element = xml_child(staff, "Measure")
     for voice_index in (vocab.HANDS_VOICE, vocab.FEET_VOICE):
         events = layout_measure(score, measure, voice_index, hits)
         if not events:
             continue
-        voice = _sub(element, "voice")
+        voice = xml_child(element, "voice")
         if voice_index == vocab.HANDS_VOICE:
             if measure.index == 0:
-                time_sig = _sub(voice, "TimeSig")
-                _sub(time_sig, "sigN", measure.numerator)
-                _sub(time_sig, "sigD", measure.denominator)
+                time_sig = xml_child(voice, "TimeSig")
+                xml_child(time_sig, "sigN", measure.numerator)
+                xml_child(time_sig, "sigD", measure.denominator)
             if measure.tempo_mark:
                 _tempo_element(voice, measure)
         stem = "up" if voice_index == vocab.HANDS_VOICE else "down"
@@ -217,11 +209,11 @@ def _drum_measure(
 
 def _title_box(staff: ET.Element, title: str) -> None:
     """A vertical frame holding the title above the first system."""
-    box = _sub(staff, "VBox")
-    _sub(box, "height", TITLE_BOX_HEIGHT)
-    text = _sub(box, "Text")
-    _sub(text, "style", "Title")
-    _sub(text, "text", title)
+    box = xml_child(staff, "VBox")
+    xml_child(box, "height", TITLE_BOX_HEIGHT)
+    text = xml_child(box, "Text")
+    xml_child(text, "style", "Title")
+    xml_child(text, "text", title)
 
 
 def build_mscx(
@@ -241,13 +233,13 @@ def build_mscx(
     if score is None:
         score = quantize(transcription)
     root = ET.Element("museScore", version=MSCX_VERSION)
-    score_element = _sub(root, "Score")
-    _sub(score_element, "Division", DIVISION)
-    _sub(score_element, "metaTag", score.title, name="workTitle")
+    score_element = xml_child(root, "Score")
+    xml_child(score_element, "Division", DIVISION)
+    xml_child(score_element, "metaTag", score.title, name="workTitle")
     _drum_part(score_element)
     if pitched:
         _pitched_part(score_element, first_staff_id=2)
-    staff = _sub(score_element, "Staff", id=1)
+    staff = xml_child(score_element, "Staff", id=1)
     if score.title:
         _title_box(staff, score.title)
     hits_by_measure = dict(tuple(score.hits.groupby("measure")))
@@ -260,14 +252,14 @@ def build_mscx(
             layout_pitched(score, transcription.notes, 0, PITCHED_SPLIT),
         )
         for offset, events_by_measure in enumerate(staves):
-            pitched_staff = _sub(score_element, "Staff", id=2 + offset)
+            pitched_staff = xml_child(score_element, "Staff", id=2 + offset)
             for measure, events in zip(score.measures, events_by_measure, strict=True):
-                element = _sub(pitched_staff, "Measure")
-                voice = _sub(element, "voice")
+                element = xml_child(pitched_staff, "Measure")
+                voice = xml_child(element, "voice")
                 if measure.index == 0:
-                    time_sig = _sub(voice, "TimeSig")
-                    _sub(time_sig, "sigN", measure.numerator)
-                    _sub(time_sig, "sigD", measure.denominator)
+                    time_sig = xml_child(voice, "TimeSig")
+                    xml_child(time_sig, "sigN", measure.numerator)
+                    xml_child(time_sig, "sigD", measure.denominator)
                 _pitched_events(voice, events, measure)
     ET.indent(root, space="  ")
     return ET.ElementTree(root)
@@ -278,23 +270,23 @@ def _pitched_events(voice: ET.Element, events: list[Event], measure: Measure) ->
     for event in events:
         if event.tuplet is not None and event.tuplet_start:
             actual, normal, base_ticks = event.tuplet
-            tuplet = _sub(voice, "Tuplet")
-            _sub(tuplet, "normalNotes", normal)
-            _sub(tuplet, "actualNotes", actual)
-            _sub(tuplet, "baseNote", _type_name(base_ticks))
+            tuplet = xml_child(voice, "Tuplet")
+            xml_child(tuplet, "normalNotes", normal)
+            xml_child(tuplet, "actualNotes", actual)
+            xml_child(tuplet, "baseNote", _type_name(base_ticks))
         if event.is_rest:
-            _duration(_sub(voice, "Rest"), event, measure)
+            _duration(xml_child(voice, "Rest"), event, measure)
         else:
-            chord = _sub(voice, "Chord")
+            chord = xml_child(voice, "Chord")
             _duration(chord, event, measure)
             for note in event.hits:
-                element = _sub(chord, "Note")
-                _sub(element, "pitch", int(note["pitch"]))
-                _sub(element, "tpc", tpc(note["pitch"]))
-                _sub(element, "veloType", "user")
-                _sub(element, "velocity", int(note["velocity"]))
+                element = xml_child(chord, "Note")
+                xml_child(element, "pitch", int(note["pitch"]))
+                xml_child(element, "tpc", tpc(note["pitch"]))
+                xml_child(element, "veloType", "user")
+                xml_child(element, "velocity", int(note["velocity"]))
         if event.tuplet is not None and event.tuplet_end:
-            _sub(voice, "endTuplet")
+            xml_child(voice, "endTuplet")
 
 
 def write_mscx(

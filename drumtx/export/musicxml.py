@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from drumtx import vocab
-from drumtx.export import atomic_output
+from drumtx.export import atomic_output, xml_child
 from drumtx.quantize import DIVISION, Event, Measure, QuantizedScore, layout_measure, quantize
 from drumtx.transcription import Transcription
 
@@ -61,52 +61,45 @@ def instrument_id(cls: str) -> str:
     return f"{PART_ID}-I{vocab.DRUM_BY_NAME[cls].written_note + 1}"
 
 
-def _sub(parent: ET.Element, tag: str, text: object | None = None, **attributes) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: str(v) for k, v in attributes.items()})
-    if text is not None:
-        element.text = str(text)
-    return element
-
-
 def _part_list(root: ET.Element) -> None:
-    part_list = _sub(root, "part-list")
-    score_part = _sub(part_list, "score-part", id=PART_ID)
-    _sub(score_part, "part-name", PART_NAME)
+    part_list = xml_child(root, "part-list")
+    score_part = xml_child(part_list, "score-part", id=PART_ID)
+    xml_child(score_part, "part-name", PART_NAME)
     for drum in vocab.DRUMS:
-        instrument = _sub(score_part, "score-instrument", id=instrument_id(drum.name))
-        _sub(instrument, "instrument-name", drum.description.title())
+        instrument = xml_child(score_part, "score-instrument", id=instrument_id(drum.name))
+        xml_child(instrument, "instrument-name", drum.description.title())
     for drum in vocab.DRUMS:
-        midi = _sub(score_part, "midi-instrument", id=instrument_id(drum.name))
-        _sub(midi, "midi-channel", vocab.DRUM_MIDI_CHANNEL + 1)
-        _sub(midi, "midi-program", 1)
-        _sub(midi, "midi-unpitched", drum.written_note + 1)
+        midi = xml_child(score_part, "midi-instrument", id=instrument_id(drum.name))
+        xml_child(midi, "midi-channel", vocab.DRUM_MIDI_CHANNEL + 1)
+        xml_child(midi, "midi-program", 1)
+        xml_child(midi, "midi-unpitched", drum.written_note + 1)
 
 
 def _attributes(measure_element: ET.Element, measure: Measure) -> None:
-    attributes = _sub(measure_element, "attributes")
-    _sub(attributes, "divisions", DIVISION)
-    key = _sub(attributes, "key")
-    _sub(key, "fifths", 0)
-    time = _sub(attributes, "time")
-    _sub(time, "beats", measure.numerator)
-    _sub(time, "beat-type", measure.denominator)
-    clef = _sub(attributes, "clef")
-    _sub(clef, "sign", "percussion")
-    _sub(clef, "line", 2)
+    attributes = xml_child(measure_element, "attributes")
+    xml_child(attributes, "divisions", DIVISION)
+    key = xml_child(attributes, "key")
+    xml_child(key, "fifths", 0)
+    time = xml_child(attributes, "time")
+    xml_child(time, "beats", measure.numerator)
+    xml_child(time, "beat-type", measure.denominator)
+    clef = xml_child(attributes, "clef")
+    xml_child(clef, "sign", "percussion")
+    xml_child(clef, "line", 2)
 
 
 def _tempo(measure_element: ET.Element, measure: Measure) -> None:
-    direction = _sub(measure_element, "direction", placement="above")
-    direction_type = _sub(direction, "direction-type")
-    metronome = _sub(direction_type, "metronome")
+    direction = xml_child(measure_element, "direction", placement="above")
+    direction_type = xml_child(direction, "direction-type")
+    metronome = xml_child(direction_type, "metronome")
     if measure.denominator == 8:
-        _sub(metronome, "beat-unit", "quarter")
-        _sub(metronome, "beat-unit-dot")
-        _sub(metronome, "per-minute", round(measure.tempo_bpm / 1.5))
+        xml_child(metronome, "beat-unit", "quarter")
+        xml_child(metronome, "beat-unit-dot")
+        xml_child(metronome, "per-minute", round(measure.tempo_bpm / 1.5))
     else:
-        _sub(metronome, "beat-unit", "quarter")
-        _sub(metronome, "per-minute", round(measure.tempo_bpm))
-    _sub(direction, "sound", tempo=f"{measure.tempo_bpm:.6g}")
+        xml_child(metronome, "beat-unit", "quarter")
+        xml_child(metronome, "per-minute", round(measure.tempo_bpm))
+    xml_child(direction, "sound", tempo=f"{measure.tempo_bpm:.6g}")
 
 
 def _beams(events: list[Event], beat_ticks: int) -> dict[int, list[tuple[int, str]]]:
@@ -169,57 +162,57 @@ def _note(
     if hit is not None:
         velocity = hit["velocity"] // 2 if grace else hit["velocity"]
         attributes["dynamics"] = f"{100.0 * velocity / DEFAULT_DYNAMICS_VELOCITY:.2f}"
-    note = _sub(measure_element, "note", **attributes)
+    note = xml_child(measure_element, "note", **attributes)
     if grace:
-        _sub(note, "grace", slash="yes")
+        xml_child(note, "grace", slash="yes")
     if chord:
-        _sub(note, "chord")
+        xml_child(note, "chord")
     if hit is None:
         if event.type == "measure":
-            _sub(note, "rest", measure="yes")
+            xml_child(note, "rest", measure="yes")
         else:
-            _sub(note, "rest")
+            xml_child(note, "rest")
     else:
         drum = vocab.DRUM_BY_NAME[hit["cls"]]
-        unpitched = _sub(note, "unpitched")
+        unpitched = xml_child(note, "unpitched")
         step, octave = display_position(drum.staff_line)
-        _sub(unpitched, "display-step", step)
-        _sub(unpitched, "display-octave", octave)
+        xml_child(unpitched, "display-step", step)
+        xml_child(unpitched, "display-octave", octave)
     if not grace:
-        _sub(note, "duration", event.ticks)
+        xml_child(note, "duration", event.ticks)
     if hit is not None:
-        _sub(note, "instrument", id=instrument_id(hit["cls"]))
-    _sub(note, "voice", voice + 1)
+        xml_child(note, "instrument", id=instrument_id(hit["cls"]))
+    xml_child(note, "voice", voice + 1)
     if grace:
-        _sub(note, "type", "eighth")
+        xml_child(note, "type", "eighth")
     elif event.type != "measure":
-        _sub(note, "type", event.type)
+        xml_child(note, "type", event.type)
         for _ in range(event.dots):
-            _sub(note, "dot")
+            xml_child(note, "dot")
     if event.tuplet is not None and not grace:
         actual, normal, _ = event.tuplet
-        modification = _sub(note, "time-modification")
-        _sub(modification, "actual-notes", actual)
-        _sub(modification, "normal-notes", normal)
+        modification = xml_child(note, "time-modification")
+        xml_child(modification, "actual-notes", actual)
+        xml_child(modification, "normal-notes", normal)
     if hit is not None:
-        _sub(note, "stem", "up" if voice == vocab.HANDS_VOICE else "down")
+        xml_child(note, "stem", "up" if voice == vocab.HANDS_VOICE else "down")
         drum = vocab.DRUM_BY_NAME[hit["cls"]]
         head = NOTEHEADS.get(drum.notehead, "normal")
         if hit.get("ghost") and not grace:
-            _sub(note, "notehead", head, parentheses="yes")
+            xml_child(note, "notehead", head, parentheses="yes")
         else:
-            _sub(note, "notehead", head)
+            xml_child(note, "notehead", head)
     if beams and not chord and not grace:
         for level, value in beams:
-            _sub(note, "beam", value, number=level)
+            xml_child(note, "beam", value, number=level)
     if event.tuplet is not None and not chord and not grace:
         kinds = [
             k for k, flag in (("start", event.tuplet_start), ("stop", event.tuplet_end)) if flag
         ]
         if kinds:
-            notations = _sub(note, "notations")
+            notations = xml_child(note, "notations")
             for kind in kinds:
-                _sub(notations, "tuplet", type=kind, bracket="yes")
+                xml_child(notations, "tuplet", type=kind, bracket="yes")
 
 
 def _voice(measure_element: ET.Element, events: list[Event], voice: int, beat_ticks: int) -> None:
@@ -242,17 +235,17 @@ def build_musicxml(
     if score is None:
         score = quantize(transcription)
     root = ET.Element("score-partwise", version=MUSICXML_VERSION)
-    work = _sub(root, "work")
-    _sub(work, "work-title", score.title)
-    identification = _sub(root, "identification")
-    encoding = _sub(identification, "encoding")
-    _sub(encoding, "software", SOFTWARE)
+    work = xml_child(root, "work")
+    xml_child(work, "work-title", score.title)
+    identification = xml_child(root, "identification")
+    encoding = xml_child(identification, "encoding")
+    xml_child(encoding, "software", SOFTWARE)
     _part_list(root)
-    part = _sub(root, "part", id=PART_ID)
+    part = xml_child(root, "part", id=PART_ID)
     hits_by_measure = dict(tuple(score.hits.groupby("measure")))
     empty = score.hits.iloc[0:0]
     for measure in score.measures:
-        element = _sub(part, "measure", number=measure.index + 1)
+        element = xml_child(part, "measure", number=measure.index + 1)
         if measure.index == 0:
             _attributes(element, measure)
         if measure.tempo_mark:
@@ -263,8 +256,8 @@ def build_musicxml(
             if not events:
                 continue
             if voice != vocab.HANDS_VOICE:
-                backup = _sub(element, "backup")
-                _sub(backup, "duration", measure.ticks)
+                backup = xml_child(element, "backup")
+                xml_child(backup, "duration", measure.ticks)
             _voice(element, events, voice, measure.beat_ticks)
     ET.indent(root, space="  ")
     return ET.ElementTree(root)
