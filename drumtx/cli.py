@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -27,6 +28,23 @@ RESEARCH_COMMANDS = {
     "tune": ("drumtx.tune", "tune per-class peak picking on a validation set"),
     "evaluate": ("drumtx.evaluate", "score a model against annotated audio"),
 }
+
+
+_INTERRUPTED = False
+"""Set by the SIGINT handler; checked before outputs are written, so that an interrupt which
+a library swallowed (e.g. one that arrived during an import) still stops the run."""
+
+
+def _on_interrupt(signum, frame) -> None:
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    raise KeyboardInterrupt
+
+
+def _check_interrupted() -> None:
+    """Raise :class:`KeyboardInterrupt` if Ctrl-C was pressed at any time so far."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -250,7 +268,9 @@ def write_outputs(result, paths: dict[str, Path], force: bool) -> list[Path]:
     written: list[Path] = []
     try:
         for name, path in paths.items():
+            _check_interrupted()
             written.append(writer_for(name)(result, path, force=force))
+        _check_interrupted()
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -274,11 +294,15 @@ def _progress_iter(items, total: int):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drumtx`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_interrupt)
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         command = next((word for word in argv if not word.startswith("-")), None)
         args = build_parser(command).parse_args(argv)
-        return args.handler(args)
+        status = args.handler(args)
+        _check_interrupted()
+        return status
     except DrumtxError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return EXIT_ERROR

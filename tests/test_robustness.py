@@ -104,7 +104,8 @@ def test_same_input_gives_byte_identical_outputs(tmp_path):
     assert len(first) == 4 and first == second
 
 
-def test_ctrl_c_leaves_no_partial_output(tmp_path):
+@pytest.mark.parametrize("delay_s", [1.0, 3.0, 5.0])
+def test_ctrl_c_leaves_no_partial_output(tmp_path, delay_s):
     audio = tmp_path / "long.flac"
     soundfile.write(audio, noise_hits(60.0, 44100), 44100)
     out = tmp_path / "out"
@@ -112,7 +113,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
         [DRUMTX, "transcribe", str(audio), "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(3.0)  # inside start-up or transcription, before any output exists
+    time.sleep(delay_s)  # in start-up, model loading or transcription; no output exists yet
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == cli.EXIT_INTERRUPTED, stderr
