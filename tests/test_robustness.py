@@ -104,6 +104,10 @@ def test_same_input_gives_byte_identical_outputs(tmp_path):
     assert len(first) == 4 and first == second
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("delay_s", [1.0, 3.0, 5.0])
 def test_ctrl_c_leaves_no_partial_output(tmp_path, delay_s):
     audio = tmp_path / "long.flac"
@@ -112,6 +116,9 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, delay_s):
     process = subprocess.Popen(
         [DRUMTX, "transcribe", str(audio), "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as from a terminal: a test runner started in the background inherits an ignored
+        # SIGINT, which its children would keep (the Unix convention drumtx follows)
+        preexec_fn=_default_sigint,
     )
     time.sleep(delay_s)  # in start-up, model loading or transcription; no output exists yet
     process.send_signal(signal.SIGINT)
