@@ -129,31 +129,6 @@ def _check_path(path: Path) -> None:
         raise AudioLoadError(f"{path}: file is empty")
 
 
-def to_mono_at_rate(
-    samples: np.ndarray, file_rate: int, sample_rate: int = SAMPLE_RATE
-) -> np.ndarray:
-    """Average channels and resample.
-
-    Parameters
-    ----------
-    samples : numpy.ndarray, shape (n_samples,) or (n_samples, n_channels)
-    file_rate : int
-        Rate of ``samples`` in Hz.
-    sample_rate : int
-        Target rate in Hz.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n_resampled,), float32
-    """
-    samples = _mono(samples)
-    if file_rate != sample_rate:
-        import soxr
-
-        samples = soxr.resample(samples, file_rate, sample_rate, quality="HQ")
-    return np.ascontiguousarray(samples, dtype=np.float32)
-
-
 def _mono(samples: np.ndarray) -> np.ndarray:
     """Average channels; non-finite values become zero."""
     samples = np.asarray(samples, dtype=np.float32)

@@ -137,8 +137,9 @@ class Transcriber:
             return result
         from drumtx import rhythm as rhythm_module
 
-        if keeper.samples is not None:
-            return rhythm_module.with_rhythm(result, keeper.samples)
+        samples = keeper.samples
+        if samples is not None:
+            return rhythm_module.with_rhythm(result, samples)
         if beat_head:
             beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_beat_activations(
                 activations[BEAT_HEAD], result.drums

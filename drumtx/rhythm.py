@@ -241,20 +241,25 @@ def _beat_activations(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.asarray(RNNDownBeatProcessor()(signal))
 
 
-def track_downbeats(activations: np.ndarray) -> np.ndarray:
-    """Decode beat/downbeat activations with madmom's DBN: rows of ``(time_s, position)``."""
+def downbeat_tracker(beats_per_bar=TRACKED_BEATS_PER_BAR, fps: float = MADMOM_FPS):
+    """madmom's DBN downbeat tracker with this module's tempo range and transition settings."""
     from drumtx._madmom import import_madmom
 
     import_madmom()
     from madmom.features.downbeats import DBNDownBeatTrackingProcessor
 
-    tracker = DBNDownBeatTrackingProcessor(
-        beats_per_bar=list(TRACKED_BEATS_PER_BAR),
+    return DBNDownBeatTrackingProcessor(
+        beats_per_bar=list(beats_per_bar),
         min_bpm=MIN_BPM,
         max_bpm=MAX_BPM,
         transition_lambda=TRANSITION_LAMBDA,
-        fps=MADMOM_FPS,
+        fps=fps,
     )
+
+
+def track_downbeats(activations: np.ndarray) -> np.ndarray:
+    """Decode beat/downbeat activations with madmom's DBN: rows of ``(time_s, position)``."""
+    tracker = downbeat_tracker()
     if len(activations) < 2:
         return np.zeros((0, 2))
     return np.asarray(tracker(activations)).reshape(-1, 2)
@@ -349,23 +354,12 @@ def beats_from_beat_activations(
     values = np.asarray(beat_activations, dtype=np.float64)
     if len(values) < frames_per_second:
         return empty_beats(), None, None
-    from drumtx._madmom import import_madmom
-
-    import_madmom()
-    from madmom.features.downbeats import DBNDownBeatTrackingProcessor
-
     pooled_fps = frames_per_second / BEAT_HEAD_POOL
     n_pooled = int(np.ceil(len(values) / BEAT_HEAD_POOL))
     padded = np.zeros((n_pooled * BEAT_HEAD_POOL, values.shape[1]))
     padded[: len(values)] = values
     pooled = madmom_beat_activations(padded.reshape(n_pooled, BEAT_HEAD_POOL, -1).max(axis=1))
-    tracker = DBNDownBeatTrackingProcessor(
-        beats_per_bar=list(beats_per_bar),
-        min_bpm=MIN_BPM,
-        max_bpm=MAX_BPM,
-        transition_lambda=TRANSITION_LAMBDA,
-        fps=pooled_fps,
-    )
+    tracker = downbeat_tracker(beats_per_bar, pooled_fps)
     rows = []
     bounds = _chunk_bounds(
         n_pooled, int(BEAT_CHUNK_S * pooled_fps), int(BEAT_CHUNK_OVERLAP_S * pooled_fps)

@@ -147,18 +147,24 @@ def _note(chord: ET.Element, hit: dict) -> None:
     xml_child(note, "velocity", int(hit["velocity"]))
 
 
+def _open_tuplet(voice: ET.Element, event: Event) -> ET.Element:
+    """Start the tuplet ``event`` opens: its ratio and base note."""
+    actual, normal, base_ticks = event.tuplet
+    tuplet = xml_child(voice, "Tuplet")
+    xml_child(tuplet, "normalNotes", normal)
+    xml_child(tuplet, "actualNotes", actual)
+    xml_child(tuplet, "baseNote", _type_name(base_ticks))
+    return tuplet
+
+
 def _voice_events(voice: ET.Element, events: list[Event], measure: Measure, stem: str) -> None:
     """Write chords, rests, tuplets and grace notes of one voice of one bar."""
     for event in events:
         if event.tuplet is not None and event.tuplet_start:
-            actual, normal, base_ticks = event.tuplet
-            tuplet = xml_child(voice, "Tuplet")
-            xml_child(tuplet, "normalNotes", normal)
-            xml_child(tuplet, "actualNotes", actual)
-            xml_child(tuplet, "baseNote", _type_name(base_ticks))
+            tuplet = _open_tuplet(voice, event)
             number = xml_child(tuplet, "Number")
             xml_child(number, "style", "Tuplet")
-            xml_child(number, "text", actual)
+            xml_child(number, "text", event.tuplet[0])
         if event.is_rest:
             rest = xml_child(voice, "Rest")
             _duration(rest, event, measure)
@@ -269,11 +275,7 @@ def _pitched_events(voice: ET.Element, events: list[Event], measure: Measure) ->
     """Chords and rests of a pitched staff."""
     for event in events:
         if event.tuplet is not None and event.tuplet_start:
-            actual, normal, base_ticks = event.tuplet
-            tuplet = xml_child(voice, "Tuplet")
-            xml_child(tuplet, "normalNotes", normal)
-            xml_child(tuplet, "actualNotes", actual)
-            xml_child(tuplet, "baseNote", _type_name(base_ticks))
+            _open_tuplet(voice, event)
         if event.is_rest:
             _duration(xml_child(voice, "Rest"), event, measure)
         else:
