@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from drumtx import features, vocab
-from drumtx.model import BEAT_HEAD, N_BEAT_OUTPUTS
+from drumtx.model import BEAT_HEAD, HEADS, N_BEAT_OUTPUTS
 
 SEGMENT_FRAMES = 500
 """Inference window length in frames (5 s)."""
@@ -51,13 +51,8 @@ ONSET_NEIGHBOUR_WEIGHT = 0.5
 
 VELOCITY_SCALE = 127.0
 
-OUTPUT_SIZES: dict[str, int] = {
-    "drum_onsets": vocab.N_DRUM_CLASSES,
-    "drum_velocity": vocab.N_DRUM_CLASSES,
-    "pitch_onsets": vocab.N_PITCHES,
-    "pitch_frames": vocab.N_PITCHES,
-}
-"""Model output heads and their widths (activations per frame)."""
+OUTPUT_SIZES: dict[str, int] = HEADS
+"""Model output heads and their widths (activations per frame): :data:`drumtx.model.HEADS`."""
 
 # The optional beat head (BEAT_HEAD, N_BEAT_OUTPUTS from drumtx.model): ``[beat, downbeat]`` per
 # frame (a downbeat is also a beat). Its training target carries a third column, the per-frame
