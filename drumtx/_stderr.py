@@ -10,6 +10,14 @@ from collections.abc import Iterator
 DEBUG_VARIABLE = "DRUMTX_DEBUG"
 """When this environment variable is set, nothing is silenced."""
 
+_saved_descriptors: list[int] = []
+"""Copies of the real stderr descriptor, one per active :func:`silenced_stderr` block."""
+
+
+def real_stderr_descriptor() -> int:
+    """The descriptor of the real stderr, even inside :func:`silenced_stderr`."""
+    return _saved_descriptors[0] if _saved_descriptors else 2
+
 
 @contextlib.contextmanager
 def silenced_stderr() -> Iterator[None]:
@@ -23,6 +31,7 @@ def silenced_stderr() -> Iterator[None]:
         return
     sys.stderr.flush()
     saved = os.dup(2)
+    _saved_descriptors.append(saved)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
@@ -31,4 +40,5 @@ def silenced_stderr() -> Iterator[None]:
             finally:
                 os.dup2(saved, 2)
     finally:
+        _saved_descriptors.remove(saved)
         os.close(saved)

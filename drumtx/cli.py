@@ -8,14 +8,15 @@ Every failure the user can cause ends in one line on stderr and a non-zero exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import import_module
 from pathlib import Path
 
-from drumtx._stderr import DEBUG_VARIABLE, silenced_stderr
+from drumtx._stderr import DEBUG_VARIABLE, real_stderr_descriptor, silenced_stderr
 from drumtx.errors import DrumtxError
 
 PROGRAM = "drumtx"
@@ -34,11 +35,42 @@ _INTERRUPTED = False
 """Set by the SIGINT handler; checked before outputs are written, so that an interrupt which
 a library swallowed (e.g. one that arrived during an import) still stops the run."""
 
+_INTERRUPT_EXITS = False
+"""Whether an interrupt ends the process at once (while computing, when nothing is on disk
+yet and native libraries such as TensorFlow would turn an exception into a garbled error)
+or raises :class:`KeyboardInterrupt` (while writing, so that partial outputs are removed)."""
+
 
 def _on_interrupt(signum, frame) -> None:
     global _INTERRUPTED
     _INTERRUPTED = True
+    if _INTERRUPT_EXITS:
+        _exit_interrupted()
     raise KeyboardInterrupt
+
+
+def _exit_interrupted() -> None:
+    """Say so (in the main process only) and end the process without running more code."""
+    import multiprocessing
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if multiprocessing.parent_process() is None:
+        os.write(real_stderr_descriptor(), f"{PROGRAM}: interrupted\n".encode())
+    os._exit(EXIT_INTERRUPTED)
+
+
+@contextlib.contextmanager
+def _interrupts_exit(exits: bool) -> Iterator[None]:
+    """Within the block an interrupt exits at once (``exits``) or raises; restored after."""
+    global _INTERRUPT_EXITS
+    before, _INTERRUPT_EXITS = _INTERRUPT_EXITS, exits
+    try:
+        if exits and _INTERRUPTED:
+            _exit_interrupted()
+        yield
+    finally:
+        _INTERRUPT_EXITS = before
 
 
 def _check_interrupted() -> None:
@@ -220,25 +252,39 @@ _WORKER: dict = {}
 
 def _load_worker(model_dir: str | None, rhythm: bool, fast_rhythm: bool, force: bool) -> None:
     """Load the model once in this process (the initializer of every worker)."""
-    import_tensorflow_quietly()
-    from drumtx.pipeline import Transcriber
+    with _interrupts_exit(True):
+        import_tensorflow_quietly()
+        from drumtx.pipeline import Transcriber
 
-    _WORKER.update(
-        transcriber=Transcriber.load(model_dir), rhythm=rhythm, fast_rhythm=fast_rhythm,
-        force=force,
-    )
+        transcriber = Transcriber.load(model_dir)
+    _WORKER.update(transcriber=transcriber, rhythm=rhythm, fast_rhythm=fast_rhythm, force=force)
+
+
+def _init_worker_process(*options) -> None:
+    """Initializer of worker processes: the parent alone handles Ctrl-C; it stops workers
+    with SIGTERM, on which they exit at once, or after removing what they were writing."""
+    global _INTERRUPT_EXITS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_interrupt)
+    _INTERRUPT_EXITS = True
+    _load_worker(*options)
 
 
 def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
     """Transcribe one file and write its outputs; ``(ok, summary or error message)``."""
     file, paths = task
     try:
-        result = _WORKER["transcriber"].transcribe(
-            file, rhythm=_WORKER["rhythm"], fast_rhythm=_WORKER["fast_rhythm"]
-        )
+        with _interrupts_exit(True):
+            result = _WORKER["transcriber"].transcribe(
+                file, rhythm=_WORKER["rhythm"], fast_rhythm=_WORKER["fast_rhythm"]
+            )
         written = write_outputs(result, paths, _WORKER["force"])
     except DrumtxError as error:
         return False, str(error)
+    except KeyboardInterrupt:
+        if _INTERRUPT_EXITS:  # a worker process stopped by its parent, its outputs removed
+            _exit_interrupted()
+        raise
     counts = result.drum_counts()
     summary = " ".join(f"{name}:{count}" for name, count in counts.items() if count)
     names = ", ".join(path.name for path in written)
@@ -250,7 +296,7 @@ def _run_in_workers(tasks, options, n_workers: int):
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with context.Pool(n_workers, initializer=_load_worker, initargs=options) as pool:
+    with context.Pool(n_workers, initializer=_init_worker_process, initargs=options) as pool:
         yield from _progress_iter(pool.imap(_transcribe_one, tasks), len(tasks))
 
 
@@ -267,10 +313,11 @@ def write_outputs(result, paths: dict[str, Path], force: bool) -> list[Path]:
 
     written: list[Path] = []
     try:
-        for name, path in paths.items():
+        with _interrupts_exit(False):
+            for name, path in paths.items():
+                _check_interrupted()
+                written.append(writer_for(name)(result, path, force=force))
             _check_interrupted()
-            written.append(writer_for(name)(result, path, force=force))
-        _check_interrupted()
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -310,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
+        if _INTERRUPTED:  # a library turned the interrupt into another exception
+            print(f"{PROGRAM}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if os.environ.get(DEBUG_VARIABLE):
             raise
         print(f"{PROGRAM}: error: {type(error).__name__}: {error}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -163,6 +164,45 @@ def test_jobs_transcribe_a_folder_with_worker_processes(tmp_path):
     assert [line.split(":")[0] for line in done.stdout.splitlines()] == [
         "song0.wav", "song1.wav", "song2.wav",
     ]
+
+
+def _terminal_process_group() -> None:
+    """SIGINT at its default, in a process group of its own, as a job at a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setsid()
+
+
+def test_ctrl_c_stops_worker_processes_and_leaves_only_whole_outputs(tmp_path):
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for index in range(3):
+        soundfile.write(folder / f"song{index}.flac", noise_hits(40.0, 44100), 44100)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [DRUMTX, "transcribe", str(folder), "-o", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_terminal_process_group,
+    )
+    time.sleep(6.0)  # workers are loading the model or transcribing
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == cli.EXIT_INTERRUPTED, stderr
+    assert stderr.strip().splitlines() == ["drumtx: interrupted"]
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    finished = [line.split(":")[0].removesuffix(".flac") for line in stdout.splitlines()]
+    assert written == sorted(f"{stem}.{ext}" for stem in finished for ext in ("csv", "mid", "mscx"))
+    assert _group_ends(process.pid, within_s=10.0), "a worker outlived the command"
+
+
+def _group_ends(group: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def test_output_folder_that_is_a_file(tmp_path):
