@@ -54,6 +54,12 @@ VELOCITY_SCALE = 127.0
 OUTPUT_SIZES: dict[str, int] = HEADS
 """Model output heads and their widths (activations per frame): :data:`drumtx.model.HEADS`."""
 
+PITCHED_HEADS = ("pitch_onsets", "pitch_frames")
+"""Heads whose targets are zero on drum-stem crops (the stem has no pitched notes)."""
+
+MIX_PROBABILITY = 0.7
+"""Default probability of a training crop coming from the full mix rather than the drum stem."""
+
 # The optional beat head (BEAT_HEAD, N_BEAT_OUTPUTS from drumtx.model): ``[beat, downbeat]`` per
 # frame (a downbeat is also a beat). Its training target carries a third column, the per-frame
 # label mask (see TrainingWindows): pieces without a beats file train every other head but
@@ -68,9 +74,15 @@ TILT_DB_RANGE = (-6.0, 6.0)
 NOISE_PROBABILITY = 0.3
 NOISE_LEVEL_RANGE = (1e-3, 3e-2)
 """Noise magnitude relative to the crop's mean filtered magnitude."""
-REMIX_PROBABILITY = 0.5
-REMIX_DB_RANGE = (-6.0, 6.0)
-"""Level change (dB) of the non-drum part when a mix crop is re-balanced."""
+REMIX_PROBABILITY = 0.6
+REMIX_DB_RANGE = (-6.0, 12.0)
+"""Level change (dB) of the non-drum part when a mix crop is re-balanced. Biased upwards:
+the factory mixes drums at -15 to +6 dB against the rest, while in produced songs they often
+sit 10-17 dB under it."""
+SHIFT_PROBABILITY = 0.5
+MAX_SHIFT_BANDS = 2
+"""The drums are moved up or down by 1 to this many bands (semitones above ~500 Hz): kits
+tuned differently from the training kits."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -457,10 +469,29 @@ def _to_features(magnitude: np.ndarray) -> np.ndarray:
     return np.concatenate([spectral, features.positive_flux(spectral)], axis=1)
 
 
+def shift_bands(magnitude: np.ndarray, n_bands: int) -> np.ndarray:
+    """Move a ``(frames, bands)`` spectrogram up (``n_bands > 0``) or down, zero-filling."""
+    shifted = np.zeros_like(magnitude)
+    if n_bands > 0:
+        shifted[:, n_bands:] = magnitude[:, :-n_bands]
+    elif n_bands < 0:
+        shifted[:, :n_bands] = magnitude[:, -n_bands:]
+    else:
+        shifted[:] = magnitude
+    return shifted
+
+
+def _random_band_shift(magnitude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() >= SHIFT_PROBABILITY:
+        return magnitude
+    n_bands = int(rng.integers(1, MAX_SHIFT_BANDS + 1)) * (1 if rng.random() < 0.5 else -1)
+    return shift_bands(magnitude, n_bands)
+
+
 def augment(
     feats: np.ndarray, rng: np.random.Generator, drums: np.ndarray | None = None
 ) -> np.ndarray:
-    """Randomly re-balance, re-gain, tilt and add noise to one crop of features.
+    """Randomly re-tune the drums, re-balance, re-gain, tilt and add noise to one crop.
 
     Works on the filtered magnitude ``10 ** spectral - 1`` and recomputes the flux half.
 
@@ -471,17 +502,23 @@ def augment(
     rng : numpy.random.Generator
     drums : numpy.ndarray, shape (frames, N_FEATURE_BINS), optional
         Drum-stem features of the same crop when ``feats`` is a mix: the non-drum part is
-        estimated in power (``mix**2 - drums**2``) and its level changed by a random amount.
+        estimated in power (``mix**2 - drums**2``) and its level changed by a random amount;
+        only the drums are shifted in frequency (pitched targets stay valid).
 
     Returns
     -------
     numpy.ndarray, shape (frames, N_FEATURE_BINS), float32
     """
     magnitude = _to_magnitude(feats[:, :N_SPECTRAL].astype(np.float32))
-    if drums is not None and rng.random() < REMIX_PROBABILITY:
+    if drums is None:
+        magnitude = _random_band_shift(magnitude, rng)
+    else:
         drum_mag = _to_magnitude(drums[:, :N_SPECTRAL].astype(np.float32))
         rest_power = np.maximum(magnitude**2 - drum_mag**2, 0.0)
-        rest_gain = 10.0 ** (rng.uniform(*REMIX_DB_RANGE) / 20.0)
+        rest_gain = 1.0
+        if rng.random() < REMIX_PROBABILITY:
+            rest_gain = 10.0 ** (rng.uniform(*REMIX_DB_RANGE) / 20.0)
+        drum_mag = _random_band_shift(drum_mag, rng)
         magnitude = np.sqrt(drum_mag**2 + rest_gain**2 * rest_power)
     tilt_db = rng.uniform(*TILT_DB_RANGE) * np.linspace(-0.5, 0.5, N_SPECTRAL, dtype=np.float32)
     gain_db = rng.uniform(*GAIN_DB_RANGE) + tilt_db
@@ -542,7 +579,7 @@ class TrainingWindows(keras.utils.PyDataset):
         steps_per_epoch: int | None = None,
         seed: int = 0,
         augment_features: bool = True,
-        mix_probability: float = 0.6,
+        mix_probability: float = MIX_PROBABILITY,
         frames: int = TRAIN_FRAMES,
         fixed_epoch: bool = False,
         beats: bool = False,
@@ -600,7 +637,8 @@ class TrainingWindows(keras.utils.PyDataset):
                 crop = augment(crop, rng, drums)
             x[item, :available] = crop
             for name in OUTPUT_SIZES:
-                y[name][item, :available] = piece.targets[name][start:stop]
+                if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes
+                    y[name][item, :available] = piece.targets[name][start:stop]
             mask[item, :available] = (piece.targets["drum_onsets"][start:stop] > 0).astype(
                 np.float32
             )

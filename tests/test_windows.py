@@ -82,6 +82,29 @@ def test_augment_keeps_shape_and_finite_values():
     assert out.shape == feats.shape and np.isfinite(out).all() and (out >= 0).all()
 
 
+def test_shift_bands_moves_the_spectrum_and_zero_fills():
+    magnitude = np.arange(12, dtype=np.float32).reshape(2, 6)
+    np.testing.assert_array_equal(windows.shift_bands(magnitude, 2)[0], [0, 0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(windows.shift_bands(magnitude, -1)[1], [7, 8, 9, 10, 11, 0])
+    np.testing.assert_array_equal(windows.shift_bands(magnitude, 0), magnitude)
+
+
+@pytest.mark.parametrize("mix_probability", [0.0, 1.0])
+def test_pitched_targets_only_on_crops_of_the_mix(tmp_path, mix_probability):
+    from drumtx.train import make_toy_data
+
+    data = make_toy_data(tmp_path / "toy", {"train": 2}, seconds=3.0)
+    pieces = windows.load_split(data, "train")
+    assert all(piece.targets["pitch_frames"].any() for piece in pieces)
+    batches = windows.TrainingWindows(
+        pieces, batch_size=4, steps_per_epoch=1, frames=300, mix_probability=mix_probability
+    )
+    _, y = batches[0]
+    assert y["drum_onsets"].any()
+    for name in windows.PITCHED_HEADS:
+        assert bool(y[name].any()) == (mix_probability == 1.0)
+
+
 class _PositionEcho:
     """A stand-in model whose output is each frame's position inside its window."""
 
