@@ -170,6 +170,26 @@ MIN_NOTE_FRAMES = 3
 """Shortest pitched note kept (30 ms at 100 fps)."""
 
 
+@dataclass(frozen=True)
+class NoteThresholds:
+    """Thresholds of pitched-note decoding (:func:`pick_pitched_notes`), activation units.
+
+    Attributes
+    ----------
+    onset_threshold : float
+        Minimum height of an onset-activation peak that starts a note.
+    frame_threshold : float
+        A note lasts while its frame activation stays at or above this.
+    """
+
+    onset_threshold: float = ONSET_THRESHOLD
+    frame_threshold: float = FRAME_THRESHOLD
+
+
+NOTES_KEY = "pitched_notes"
+"""Entry of the peak-picking file holding the :class:`NoteThresholds`."""
+
+
 def pick_pitched_notes(
     activations: dict[str, np.ndarray],
     onset_threshold: float = ONSET_THRESHOLD,
@@ -219,9 +239,15 @@ def pick_pitched_notes(
     )
 
 
-def save_peak_picking(params: dict[str, PeakPickingParams], path: str | os.PathLike) -> None:
-    """Write per-class peak-picking parameters as JSON."""
+def save_peak_picking(
+    params: dict[str, PeakPickingParams],
+    path: str | os.PathLike,
+    notes: NoteThresholds | None = None,
+) -> None:
+    """Write per-class peak-picking parameters (and pitched-note thresholds) as JSON."""
     data = {name: asdict(value) for name, value in params.items()}
+    if notes is not None:
+        data[NOTES_KEY] = asdict(notes)
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
@@ -237,6 +263,14 @@ def load_peak_picking(path: str | os.PathLike) -> dict[str, PeakPickingParams]:
         for name, values in data.items()
         if name in vocab.CLASS_INDEX
     }
+
+
+def load_note_thresholds(path: str | os.PathLike) -> NoteThresholds:
+    """The pitched-note thresholds stored by :func:`save_peak_picking` (defaults if none)."""
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle).get(NOTES_KEY, {})
+    known = {field.name for field in fields(NoteThresholds)}
+    return NoteThresholds(**{k: float(v) for k, v in data.items() if k in known})
 
 
 def with_thresholds(

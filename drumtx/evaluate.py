@@ -303,9 +303,8 @@ def factory_items(data_dir: Path, split: str, max_pieces: int | None = None) -> 
             audio = data_dir / "audio" / f"{piece_id}.{source}.flac"
             if audio.exists():
                 feats = windows.cached_features(data_dir, piece_id, source).astype(np.float32)
-                items.append(
-                    Item(source, piece_id, audio, drums, notes if len(notes) else None, feats)
-                )
+                pitched = notes if source == "mix" and len(notes) else None  # none in the stem
+                items.append(Item(source, piece_id, audio, drums, pitched, feats))
     return items
 
 
@@ -365,9 +364,14 @@ def note_counts(reference: pd.DataFrame, estimate: pd.DataFrame) -> Counts:
 
 
 def evaluate_items(
-    items: list[Item], model, peak_picking: dict, batch_size: int = 16
+    items: list[Item],
+    model,
+    peak_picking: dict,
+    note_thresholds=None,
+    batch_size: int = 16,
 ) -> tuple[pd.DataFrame, dict[str, Counts], pd.DataFrame]:
-    """Run the model over items and score them.
+    """Run the model over items and score them (``note_thresholds``: a
+    :class:`drumtx.decode.NoteThresholds`, default the decoder's).
 
     Returns
     -------
@@ -401,7 +405,11 @@ def evaluate_items(
                     {"condition": item.condition, "song": item.name, **row.drop("class")}
                 )
         if item.notes is not None and len(item.notes):
-            counts = note_counts(item.notes, decode.pick_pitched_notes(activations))
+            thresholds = note_thresholds or decode.NoteThresholds()
+            estimate_notes = decode.pick_pitched_notes(
+                activations, thresholds.onset_threshold, thresholds.frame_threshold
+            )
+            counts = note_counts(item.notes, estimate_notes)
             note_scores[item.condition] = note_scores.get(item.condition, Counts()) + counts
     rows = []
     for (condition, classes), tables in per_condition.items():
@@ -450,12 +458,15 @@ def evaluate(
     directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
     network = model_module.load_model(directory)
     params_path = directory / model_module.PEAK_PICKING_FILE
-    params = decode.load_peak_picking(params_path) if params_path.exists() else {}
+    params, note_thresholds = {}, decode.NoteThresholds()
+    if params_path.exists():
+        params = decode.load_peak_picking(params_path)
+        note_thresholds = decode.load_note_thresholds(params_path)
     if (data_dir / "manifest.csv").exists():
         items = factory_items(data_dir, split, max_pieces)
     else:
         items = folder_items(data_dir, annotation_set)
-    scores, notes, per_song = evaluate_items(items, network, params)
+    scores, notes, per_song = evaluate_items(items, network, params, note_thresholds)
     scores["model_sha256"] = model_module.model_hash(directory)
     return scores, notes, per_song
 

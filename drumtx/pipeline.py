@@ -21,7 +21,6 @@ from drumtx import decode, features
 from drumtx.audio import iter_audio_blocks
 from drumtx.transcription import Transcription
 
-PEAK_PICKING_FILE = "peak_picking.json"
 BEAT_HEAD = "beats"
 """The optional beat output of the model (:data:`drumtx.model.BEAT_HEAD`)."""
 
@@ -38,11 +37,14 @@ class Transcriber:
         Class name -> :class:`drumtx.decode.PeakPickingParams` tuned for this model.
     model_dir : pathlib.Path
         Where the model was loaded from.
+    note_thresholds : drumtx.decode.NoteThresholds
+        Pitched-note decoding thresholds tuned for this model.
     """
 
     model: object
     peak_picking: dict[str, decode.PeakPickingParams]
     model_dir: Path
+    note_thresholds: decode.NoteThresholds = decode.NoteThresholds()
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None) -> Transcriber:
@@ -51,9 +53,12 @@ class Transcriber:
 
         directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
         network = model_module.load_model(directory)
-        params_path = directory / PEAK_PICKING_FILE
-        params = decode.load_peak_picking(params_path) if params_path.exists() else {}
-        return cls(model=network, peak_picking=params, model_dir=directory)
+        params_path = directory / model_module.PEAK_PICKING_FILE
+        params, notes = {}, decode.NoteThresholds()
+        if params_path.exists():
+            params = decode.load_peak_picking(params_path)
+            notes = decode.load_note_thresholds(params_path)
+        return cls(model=network, peak_picking=params, model_dir=directory, note_thresholds=notes)
 
     @property
     def has_beat_head(self) -> bool:
@@ -91,7 +96,11 @@ class Transcriber:
             source=source,
             duration_s=float(duration_s),
             drums=decode.pick_drum_hits(activations, params),
-            notes=decode.pick_pitched_notes(activations),
+            notes=decode.pick_pitched_notes(
+                activations,
+                self.note_thresholds.onset_threshold,
+                self.note_thresholds.frame_threshold,
+            ),
         )
 
     def transcribe(

@@ -4,6 +4,8 @@ For every drum class, a grid of :class:`drumtx.decode.PeakPickingParams` (thresh
 moving-average window) is tried on the validation pieces (drum stem and mix); the one with
 the highest F (hits summed over pieces, 50 ms matching) is written to
 ``M/peak_picking.json``. Classes without validation hits keep the default parameters.
+The pitched-note thresholds are tuned the same way on the mixes' notes (row ``notes``:
+the onset threshold; the frame threshold is in the file).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ THRESHOLDS = tuple(np.round(np.arange(0.05, 0.951, 0.025), 3))
 """Peak-height thresholds tried (activation units above the moving average)."""
 PRE_AVG_S = (0.0, 0.05, 0.1)
 """Moving-average windows before the frame tried (seconds)."""
+NOTE_ONSET_THRESHOLDS = tuple(np.round(np.arange(0.05, 0.751, 0.05), 3))
+NOTE_FRAME_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
+"""Pitched-note decoding thresholds tried (:class:`drumtx.decode.NoteThresholds`)."""
 
 
 def parameter_grid(
@@ -123,6 +128,41 @@ def tune_activations(
     return params, pd.DataFrame(rows)
 
 
+def tune_notes(
+    activations: list[dict[str, np.ndarray]],
+    references: list[pd.DataFrame],
+    onset_thresholds=NOTE_ONSET_THRESHOLDS,
+    frame_thresholds=NOTE_FRAME_THRESHOLDS,
+) -> tuple[decode.NoteThresholds, Counts]:
+    """The pitched-note thresholds with the best note F (onsets within 50 ms, same pitch).
+
+    Parameters
+    ----------
+    activations : list of dict
+        Per piece, ``"pitch_onsets"`` and ``"pitch_frames"`` of shape (n_frames, 88).
+    references : list of pandas.DataFrame
+        Per piece, reference notes (``onset_s``, ``offset_s``, ``midi_pitch``).
+
+    Returns
+    -------
+    thresholds : NoteThresholds
+        The best pair (the first of equals: lowest onset, then lowest frame threshold).
+    counts : Counts
+        Notes summed over pieces for them.
+    """
+    from drumtx.evaluate import note_counts
+
+    best, best_counts = decode.NoteThresholds(), None
+    for onset, frame in itertools.product(onset_thresholds, frame_thresholds):
+        counts = Counts()
+        for activation, reference in zip(activations, references, strict=True):
+            estimate = decode.pick_pitched_notes(activation, float(onset), float(frame))
+            counts = counts + note_counts(reference, estimate)
+        if best_counts is None or counts.f_measure > best_counts.f_measure:
+            best, best_counts = decode.NoteThresholds(float(onset), float(frame)), counts
+    return best, best_counts
+
+
 def tune(
     model_dir: str | Path,
     data_dir: str | Path,
@@ -143,9 +183,18 @@ def tune(
     items = evaluate.factory_items(Path(data_dir), split, max_pieces)
     activations = [predict_activations(network, item.feats) for item in items]
     params, table = tune_activations(activations, [item.drums for item in items])
+    pitched = [(act, item.notes) for act, item in zip(activations, items, strict=True)
+               if item.notes is not None]
+    notes = None
+    if pitched:
+        notes, counts = tune_notes([act for act, _ in pitched], [ref for _, ref in pitched])
+        row = {"class": "notes", "threshold": notes.onset_threshold, "pre_avg_s": np.nan,
+               "tp": counts.tp, "n_ref": counts.n_ref, "n_est": counts.n_est,
+               "f": counts.f_measure}
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
     if save:
         full = {name: params.get(name, decode.DEFAULT_PEAK_PICKING) for name in vocab.DRUM_CLASSES}
-        decode.save_peak_picking(full, model_dir / model_module.PEAK_PICKING_FILE)
+        decode.save_peak_picking(full, model_dir / model_module.PEAK_PICKING_FILE, notes)
     return params, table
 
 
@@ -162,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _, table = tune(args.model, args.data, args.split, args.max_pieces)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.3f}"))
-    counts = Counts(int(table["tp"].sum()), int(table["n_ref"].sum()), int(table["n_est"].sum()))
+    drums = table[table["class"] != "notes"]
+    counts = Counts(int(drums["tp"].sum()), int(drums["n_ref"].sum()), int(drums["n_est"].sum()))
     print(
         f"all classes: F {counts.f_measure:.3f}; wrote {Path(args.model) / 'peak_picking.json'} "
         f"in {time.perf_counter() - started:.1f} s"

@@ -110,6 +110,11 @@ def test_peak_picking_parameters_round_trip(tmp_path):
     path = tmp_path / "peak_picking.json"
     decode.save_peak_picking(params, path)
     assert decode.load_peak_picking(path) == params
+    assert decode.load_note_thresholds(path) == decode.NoteThresholds()  # none stored
+    notes = decode.NoteThresholds(onset_threshold=0.15, frame_threshold=0.4)
+    decode.save_peak_picking(params, path, notes)
+    assert decode.load_peak_picking(path) == params
+    assert decode.load_note_thresholds(path) == notes
 
 
 def test_pitched_notes_from_onsets_and_frames():

@@ -41,3 +41,24 @@ def test_tune_activations_tunes_each_class_and_skips_unseen_ones():
     assert table.set_index("class")["f"].tolist() == [1.0, 1.0]
     picked = decode.pick_drum_hits({"drum_onsets": onsets}, params)
     assert len(picked) == 4
+
+
+def test_tune_notes_picks_the_onset_threshold_that_keeps_true_notes_only():
+    n_frames = 400
+    onsets = np.zeros((n_frames, vocab.N_PITCHES))
+    frames = np.zeros_like(onsets)
+    c4, e4 = vocab.pitch_index(60), vocab.pitch_index(64)
+    for start in (50, 150, 250):  # true notes: onset peaks at 0.25, frames held 0.6 s
+        onsets[start, c4] = 0.25
+        frames[start : start + 60, c4] = 0.45
+    onsets[100, e4] = 0.15  # a spurious note, weaker than every true one
+    frames[100:110, e4] = 0.45
+    reference = pd.DataFrame(
+        {"onset_s": [0.5, 1.5, 2.5], "offset_s": [1.1, 2.1, 3.1], "midi_pitch": [60, 60, 60]}
+    )
+    activations = {"pitch_onsets": onsets, "pitch_frames": frames}
+    best, counts = tune.tune_notes(
+        [activations], [reference], onset_thresholds=(0.1, 0.2, 0.3), frame_thresholds=(0.3, 0.5)
+    )
+    assert best == decode.NoteThresholds(onset_threshold=0.2, frame_threshold=0.3)
+    assert (counts.tp, counts.n_ref, counts.n_est) == (3, 3, 3)
