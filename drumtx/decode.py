@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -271,6 +272,15 @@ def load_note_thresholds(path: str | os.PathLike) -> NoteThresholds:
         data = json.load(handle).get(NOTES_KEY, {})
     known = {field.name for field in fields(NoteThresholds)}
     return NoteThresholds(**{k: float(v) for k, v in data.items() if k in known})
+
+
+def load_decoding(
+    path: str | os.PathLike,
+) -> tuple[dict[str, PeakPickingParams], NoteThresholds]:
+    """Peak-picking parameters and note thresholds from ``path`` (defaults if it is missing)."""
+    if not Path(path).exists():
+        return {}, NoteThresholds()
+    return load_peak_picking(path), load_note_thresholds(path)
 
 
 def with_thresholds(

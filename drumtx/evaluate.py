@@ -457,11 +457,7 @@ def evaluate(
     data_dir = Path(data_dir)
     directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
     network = model_module.load_model(directory)
-    params_path = directory / model_module.PEAK_PICKING_FILE
-    params, note_thresholds = {}, decode.NoteThresholds()
-    if params_path.exists():
-        params = decode.load_peak_picking(params_path)
-        note_thresholds = decode.load_note_thresholds(params_path)
+    params, note_thresholds = decode.load_decoding(directory / model_module.PEAK_PICKING_FILE)
     if (data_dir / "manifest.csv").exists():
         items = factory_items(data_dir, split, max_pieces)
     else:

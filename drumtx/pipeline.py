@@ -53,11 +53,7 @@ class Transcriber:
 
         directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
         network = model_module.load_model(directory)
-        params_path = directory / model_module.PEAK_PICKING_FILE
-        params, notes = {}, decode.NoteThresholds()
-        if params_path.exists():
-            params = decode.load_peak_picking(params_path)
-            notes = decode.load_note_thresholds(params_path)
+        params, notes = decode.load_decoding(directory / model_module.PEAK_PICKING_FILE)
         return cls(model=network, peak_picking=params, model_dir=directory, note_thresholds=notes)
 
     @property
