@@ -106,12 +106,29 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     return np.concatenate([framer.push(samples), framer.finish()])
 
 
-def _compress(frames: np.ndarray) -> np.ndarray:
-    """Filter STFT frames (already windowed audio) into log bands."""
-    magnitude = np.abs(
-        librosa.stft(frames, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann", center=False)
-    )
-    filtered = magnitude.T @ log_filterbank()
+STFT_CHUNK_FRAMES = 1024
+"""Frames transformed at a time (bounds the temporary frame matrix to about 8 MB)."""
+
+
+@lru_cache(maxsize=1)
+def _analysis_window() -> np.ndarray:
+    """The periodic Hann window of length :data:`N_FFT` (as ``librosa.stft`` uses), float32."""
+    return np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+
+
+def _compress(samples: np.ndarray) -> np.ndarray:
+    """Log-filtered STFT magnitude of a padded signal, ``center=False`` framing.
+
+    The same numbers as ``librosa.stft(samples, n_fft=N_FFT, hop_length=HOP_LENGTH,
+    center=False)`` through the filterbank, computed with NumPy's FFT directly: librosa's
+    first call costs over a second of lazy imports, which every transcription would pay.
+    """
+    frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP_LENGTH]
+    window, filterbank = _analysis_window(), log_filterbank()
+    filtered = np.empty((len(frames), filterbank.shape[1]), dtype=np.float32)
+    for start in range(0, len(frames), STFT_CHUNK_FRAMES):
+        chunk = frames[start : start + STFT_CHUNK_FRAMES] * window
+        filtered[start : start + len(chunk)] = np.abs(np.fft.rfft(chunk, axis=1)) @ filterbank
     return np.log10(1.0 + LOG_COMPRESSION_MULTIPLIER * filtered).astype(np.float32)
 
 

@@ -1,10 +1,10 @@
 """Beats, downbeats, tempo and time signature, and the beat-grid maths.
 
-:func:`analyze` runs madmom's recurrent downbeat network and its dynamic Bayesian
-network tracker on audio; :func:`with_rhythm` stores the result in a
+:func:`analyze` runs madmom's recurrent downbeat networks on audio and decodes their
+activations with :func:`beats_from_beat_activations` (madmom's dynamic Bayesian network
+tracker, cheaply and in bounded memory); :func:`with_rhythm` stores the result in a
 :class:`~drumtx.transcription.Transcription`. A model with a beat head (see
-:mod:`drumtx.model`) needs no audio: :func:`beats_from_beat_activations` decodes its beat
-and downbeat activations with the same kind of tracker, cheaply and in bounded memory.
+:mod:`drumtx.model`) needs no audio: its activations go through the same decoder.
 Compound metres (6/8, 9/8, 12/8) are recognised from the drum hits
 (:func:`refine_metre`): when most hits fall on thirds of the tracked beat, each beat is
 split into three eighth-note beats.
@@ -222,13 +222,23 @@ def split_compound(beats: pd.DataFrame, beats_per_bar: int) -> tuple[pd.DataFram
     return table, beats_per_bar * 3
 
 
-def _beat_activations(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """madmom's RNN beat/downbeat activations, shape (frames, 2)."""
+MADMOM_NETWORKS = 4
+"""How many of madmom's eight downbeat networks are averaged. On 33 held-out factory songs
+(validation and test splits) four gave the tempo accuracy and beat F of all eight (tempo
+within 2 % on 84.8 %, beat F 0.82) at half the cost; two lost three points of tempo accuracy."""
+
+
+def _beat_activations(
+    samples: np.ndarray, sample_rate: int, n_networks: int = MADMOM_NETWORKS
+) -> np.ndarray:
+    """madmom's RNN activations ``(beat that is not a downbeat, downbeat)``, shape (frames, 2)."""
     from drumtx._madmom import import_madmom
 
     import_madmom()
     from madmom.audio.signal import Signal
     from madmom.features.downbeats import RNNDownBeatProcessor
+    from madmom.ml.nn import NeuralNetworkEnsemble
+    from madmom.models import DOWNBEATS_BLSTM
 
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim > 1:
@@ -238,7 +248,9 @@ def _beat_activations(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
         samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=MADMOM_SAMPLE_RATE)
     signal = Signal(samples, sample_rate=MADMOM_SAMPLE_RATE, num_channels=1)
-    return np.asarray(RNNDownBeatProcessor()(signal))
+    processor = RNNDownBeatProcessor()  # features, network ensemble, column selection
+    processor.processors[1] = NeuralNetworkEnsemble.load(DOWNBEATS_BLSTM[:n_networks])
+    return np.asarray(processor(signal))
 
 
 def downbeat_tracker(beats_per_bar=TRACKED_BEATS_PER_BAR, fps: float = MADMOM_FPS):
@@ -257,22 +269,16 @@ def downbeat_tracker(beats_per_bar=TRACKED_BEATS_PER_BAR, fps: float = MADMOM_FP
     )
 
 
-def track_downbeats(activations: np.ndarray) -> np.ndarray:
-    """Decode beat/downbeat activations with madmom's DBN: rows of ``(time_s, position)``."""
-    tracker = downbeat_tracker()
-    if len(activations) < 2:
-        return np.zeros((0, 2))
-    return np.asarray(tracker(activations)).reshape(-1, 2)
-
-
 BEAT_HEAD_BEATS_PER_BAR = (3, 4)
 """Bar lengths (in beats) the tracker chooses between for beat-head activations; 6/8 is
 recognised afterwards from the drums (:func:`refine_metre`)."""
 
 BEAT_HEAD_POOL = 2
-"""The beat-head tracker runs on activations max-pooled over this many frames (50 fps): a
-quarter of the work and memory of 100 fps (both scale with frames times tempo states); beat
-times are refined back to the full frame rate afterwards."""
+"""The tracker runs on beat activations (the beat head's or madmom's) max-pooled over this
+many frames (50 fps): a quarter of the work and memory of 100 fps (both scale with frames
+times tempo states); beat times are refined back to the full frame rate afterwards. On 33
+held-out factory songs madmom's activations tracked this way gave beat F 0.82 against 0.81
+at 100 fps, in a fifth of the time."""
 
 BEAT_CHUNK_S = 60.0
 BEAT_CHUNK_OVERLAP_S = 8.0
@@ -328,7 +334,7 @@ def beats_from_beat_activations(
     frames_per_second: float = MADMOM_FPS,
     beats_per_bar: tuple[int, ...] = BEAT_HEAD_BEATS_PER_BAR,
 ) -> tuple[pd.DataFrame, float | None, int | None]:
-    """Beats, tempo and metre from the model's beat head (no audio needed).
+    """Beats, tempo and metre from beat activations: the model's beat head or madmom's.
 
     The activations are max-pooled by :data:`BEAT_HEAD_POOL` frames and decoded with madmom's
     ``DBNDownBeatTrackingProcessor`` in chunks of :data:`BEAT_CHUNK_S` (see there); each beat
@@ -338,7 +344,8 @@ def beats_from_beat_activations(
     Parameters
     ----------
     beat_activations : numpy.ndarray, shape (n_frames, 2)
-        The model's ``beats`` output at ``frames_per_second``: any beat, downbeat.
+        Any beat (downbeats included), downbeat, at ``frames_per_second``: the model's
+        ``beats`` output, or madmom's activations summed into that form (:func:`analyze`).
     drums : pandas.DataFrame, optional
         Detected hits (``time_s``, ``cls``, ``velocity``), for compound metres.
     frames_per_second : float
@@ -520,8 +527,9 @@ def analyze(
     samples = np.asarray(samples, dtype=np.float32)
     if samples.size < sample_rate:
         return empty_beats(), None, None
-    tracked = track_downbeats(_beat_activations(samples, sample_rate))
-    return _rhythm_of_tracked(tracked, drums)
+    activations = _beat_activations(samples, sample_rate)
+    any_beat = np.column_stack([activations.sum(axis=1), activations[:, 1]])
+    return beats_from_beat_activations(any_beat, drums, beats_per_bar=TRACKED_BEATS_PER_BAR)
 
 
 def with_rhythm(
