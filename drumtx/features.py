@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-import librosa
 import numpy as np
 
 SAMPLE_RATE = 44100
@@ -48,7 +47,7 @@ def log_filterbank(
     -------
     numpy.ndarray, shape (n_fft // 2 + 1, n_bands), float32
     """
-    bin_frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+    bin_frequencies = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     n_octaves = np.log2(max_frequency_hz / min_frequency_hz)
     centres_hz = min_frequency_hz * 2.0 ** (
         np.arange(0, np.floor(n_octaves * bands_per_octave) + 1) / bands_per_octave
