@@ -272,6 +272,41 @@ def _merge(group: pd.DataFrame) -> dict:
     }
 
 
+GRID_POINT = ["beat_abs", "step", "cls"]
+"""Hits with equal values of these columns are written as one note."""
+
+
+def _merge_grid_points(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per grid point and class (:func:`_merge` where several hits share one).
+
+    Returns columns ``beat_abs``, ``step`` and ``HIT_COLUMNS[3:]``, sorted by grid point.
+    """
+    shared = table.duplicated(GRID_POINT, keep=False).to_numpy()
+    single = table.loc[~shared]
+    rows = pd.DataFrame({
+        "beat_abs": single["beat_abs"].to_numpy(dtype=int),
+        "step": single["step"].to_numpy(dtype=int),
+        "cls": single["cls"].to_numpy(),
+        "velocity": single["velocity"].to_numpy(dtype=int),
+        "ghost": single["ghost"].to_numpy(dtype=bool),
+        "flam": np.zeros(len(single), dtype=bool),
+        "time_s": single["time_s"].to_numpy(dtype=float),
+        "n_merged": np.ones(len(single), dtype=int),
+    })
+    merged = pd.DataFrame(
+        [
+            {"beat_abs": int(beat), "step": int(step), **_merge(group)}
+            for (beat, step, _), group in table.loc[shared].groupby(GRID_POINT, sort=True)
+        ],
+        columns=rows.columns,
+    )
+    parts = [part for part in (rows, merged) if len(part)]
+    if not parts:
+        return rows.reindex(columns=["beat_abs", "step", *HIT_COLUMNS[3:]])
+    every = pd.concat(parts, ignore_index=True).sort_values(GRID_POINT, kind="stable")
+    return every.reset_index(drop=True).reindex(columns=["beat_abs", "step", *HIT_COLUMNS[3:]])
+
+
 def _tempo_marks(bpms: list[float]) -> list[bool]:
     """Which bars get a tempo mark: the first, and each drift beyond the change ratio."""
     marks = []
@@ -358,20 +393,21 @@ def quantize(transcription: Transcription, title: str | None = None) -> Quantize
     table = drums.assign(beat_abs=beat_index, step=steps, ghost=_ghost_flags(drums)).loc[keep]
 
     # Coarsest grid per beat that still holds its hits (16ths used only on 8ths -> 8ths).
-    for beat in np.unique(table["beat_abs"]):
-        rows = table["beat_abs"] == beat
-        simpler, mapping = _simplify(int(subdivisions[beat]), set(table.loc[rows, "step"]))
+    kept_beats = table["beat_abs"].to_numpy(dtype=int)
+    kept_steps = table["step"].to_numpy(dtype=int).copy()
+    order = np.argsort(kept_beats, kind="stable")
+    boundaries = np.flatnonzero(np.diff(kept_beats[order])) + 1
+    for members in np.split(order, boundaries) if len(order) else []:
+        beat = int(kept_beats[members[0]])
+        simpler, mapping = _simplify(int(subdivisions[beat]), set(kept_steps[members].tolist()))
         subdivisions[beat] = simpler
-        table.loc[rows, "step"] = table.loc[rows, "step"].map(mapping)
+        kept_steps[members] = [mapping[step] for step in kept_steps[members].tolist()]
+    table = table.assign(step=kept_steps)
     empty = np.ones(n_beats, dtype=bool)
-    empty[table["beat_abs"].to_numpy(dtype=int)] = False
+    empty[kept_beats] = False
     subdivisions[empty] = 1
 
-    merged = [
-        {"beat_abs": int(beat), "step": int(step), **_merge(group)}
-        for (beat, step, _), group in table.groupby(["beat_abs", "step", "cls"], sort=True)
-    ]
-    hits = pd.DataFrame(merged, columns=["beat_abs", "step", *HIT_COLUMNS[3:]])
+    hits = _merge_grid_points(table)
     hits = hits.assign(
         measure=(hits["beat_abs"] // beats_per_bar).astype("int64"),
         beat=(hits["beat_abs"] % beats_per_bar).astype("int64"),
