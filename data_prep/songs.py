@@ -21,7 +21,7 @@ import soundfile as sf
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import PITCH_MAX, PITCH_MIN
 
-from . import augment, groove, kits, patterns, sampler, sources, synth
+from . import augment, band, groove, kits, patterns, sampler, sources, synth
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_CODES: dict[str, int] = {"train": 0, "val": 1, "test": 2}
@@ -263,8 +263,8 @@ def make_song(plan: SongPlan) -> dict:
         ``mix`` and ``drums`` (float32 arrays, shape (n_samples,)), ``drum_rows``, ``note_rows``,
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(6)
-    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix = (
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(7)
+    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band = (
         np.random.default_rng(s) for s in streams
     )
     duration = plan.seconds
@@ -329,6 +329,9 @@ def make_song(plan: SongPlan) -> dict:
         notes_s = notes_s[keep]
         notes_s[:, 1] = np.minimum(notes_s[:, 1], duration)
         notes_s = _remap_programs(notes_s, rng_pitched)
+        notes_s, band_layer = band.add_band_layer(notes_s, rng_band)
+        if band_layer:
+            variations.append(band_layer)
         notes_s = notes_s[np.lexsort((notes_s[:, 2], notes_s[:, 0]))]
 
     kit = kits.load_kit(spec.name)

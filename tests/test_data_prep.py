@@ -304,3 +304,36 @@ def test_midi_reader_reads_notes_programs_tempo_and_metre():
     assert score.beats_per_bar == 3.0
     assert score.drums.tolist() == [[0.5, drum, 100]]
     assert score.notes.tolist() == [[0.0, 2.0, 60, 80, 40]]
+
+
+def test_band_layer_follows_the_lowest_voice_with_power_chords_and_bass():
+    from data_prep import band
+
+    notes = np.array([  # onset, offset, pitch, velocity, program
+        [0.00, 0.50, 64, 90, 0], [0.01, 0.50, 57, 90, 0],  # one chord: A3 is its lowest note
+        [0.50, 1.00, 62, 90, 0],                              # D4 alone
+    ], dtype=float)
+    added = []
+    for seed in range(40):  # the layer is random: find a song with guitar and bass
+        out, description = band.add_band_layer(notes, np.random.default_rng(seed))
+        if "bass" in description:
+            added = out[len(notes):]
+            break
+    assert len(added) == 8 and description.startswith("band(guitar")
+    guitar = added[np.isin(added[:, 4], band.GUITAR_PROGRAMS)]
+    bass = added[np.isin(added[:, 4], band.BASS_PROGRAMS)]
+    np.testing.assert_array_equal(guitar[:, 2], [45, 50, 52, 57, 57, 62])  # A2, D3 + 5th, 8ve
+    np.testing.assert_array_equal(np.sort(guitar[:, 0]), [0.01, 0.01, 0.01, 0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(bass[:, 2], [33, 38])  # A1, D2
+    np.testing.assert_array_equal(bass[:, 1], [0.5, 1.0])
+    none = [band.add_band_layer(notes, np.random.default_rng(seed))[1] for seed in range(40)]
+    assert 5 < none.count("") < 35  # about half the songs
+
+
+def test_band_layer_needs_a_pitched_part():
+    from data_prep import band
+
+    empty = np.zeros((0, 5))
+    for seed in range(10):
+        out, description = band.add_band_layer(empty, np.random.default_rng(seed))
+        assert len(out) == 0 and description == ""
