@@ -193,19 +193,21 @@ NOTES_KEY = "pitched_notes"
 
 def pick_pitched_notes(
     activations: dict[str, np.ndarray],
-    onset_threshold: float = ONSET_THRESHOLD,
-    frame_threshold: float = FRAME_THRESHOLD,
+    thresholds: NoteThresholds = NoteThresholds(),
     frames_per_second: float = FRAMES_PER_SECOND,
 ) -> pd.DataFrame:
     """Pitched notes from onset and frame activations (Onsets-and-Frames style decoding).
 
-    A note starts at an onset peak above ``onset_threshold`` and lasts while the frame
-    activation stays above ``frame_threshold``, or until the next onset of that pitch.
+    A note starts at an onset peak above ``thresholds.onset_threshold`` and lasts while the
+    frame activation stays above ``thresholds.frame_threshold``, or until the next onset of
+    that pitch.
 
     Parameters
     ----------
     activations : dict
         ``"pitch_onsets"`` and ``"pitch_frames"``, each shape (n_frames, 88), 0-1.
+    thresholds : NoteThresholds
+        The decoding thresholds (a model's tuned ones are in its peak-picking file).
 
     Returns
     -------
@@ -217,14 +219,16 @@ def pick_pitched_notes(
     onsets = np.asarray(activations["pitch_onsets"])
     frames = np.asarray(activations["pitch_frames"])
     n_frames = onsets.shape[0]
-    note_params = PeakPickingParams(threshold=onset_threshold, pre_avg_s=0.0, post_avg_s=0.0)
+    note_params = PeakPickingParams(
+        threshold=thresholds.onset_threshold, pre_avg_s=0.0, post_avg_s=0.0
+    )
     starts, ends, pitches, velocities = [], [], [], []
     for key in range(onsets.shape[1]):
         onset_frames = peak_frames(onsets[:, key], note_params, frames_per_second)
         for position, start in enumerate(onset_frames):
             limit = onset_frames[position + 1] if position + 1 < len(onset_frames) else n_frames
             end = start + 1
-            while end < limit and frames[end, key] >= frame_threshold:
+            while end < limit and frames[end, key] >= thresholds.frame_threshold:
                 end += 1
             if end - start < MIN_NOTE_FRAMES:
                 end = min(start + MIN_NOTE_FRAMES, n_frames)

@@ -23,12 +23,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mir_eval
 import numpy as np
 import pandas as pd
 
 from drumtx import features, vocab
+
+if TYPE_CHECKING:
+    from drumtx import decode
 
 MATCH_WINDOW_S = 0.05
 """Onset tolerance in seconds (the usual 50 ms)."""
@@ -367,7 +371,7 @@ def evaluate_items(
     items: list[Item],
     model,
     peak_picking: dict,
-    note_thresholds=None,
+    note_thresholds: decode.NoteThresholds | None = None,
     batch_size: int = 16,
 ) -> tuple[pd.DataFrame, dict[str, Counts], pd.DataFrame]:
     """Run the model over items and score them (``note_thresholds``: a
@@ -387,6 +391,7 @@ def evaluate_items(
     from drumtx.audio import load_audio
     from drumtx.windows import predict_activations
 
+    note_thresholds = note_thresholds or decode.NoteThresholds()
     per_condition: dict[tuple[str, int], list[pd.DataFrame]] = {}
     note_scores: dict[str, Counts] = {}
     per_song = []
@@ -405,10 +410,7 @@ def evaluate_items(
                     {"condition": item.condition, "song": item.name, **row.drop("class")}
                 )
         if item.notes is not None and len(item.notes):
-            thresholds = note_thresholds or decode.NoteThresholds()
-            estimate_notes = decode.pick_pitched_notes(
-                activations, thresholds.onset_threshold, thresholds.frame_threshold
-            )
+            estimate_notes = decode.pick_pitched_notes(activations, note_thresholds)
             counts = note_counts(item.notes, estimate_notes)
             note_scores[item.condition] = note_scores.get(item.condition, Counts()) + counts
     rows = []

@@ -92,11 +92,7 @@ class Transcriber:
             source=source,
             duration_s=float(duration_s),
             drums=decode.pick_drum_hits(activations, params),
-            notes=decode.pick_pitched_notes(
-                activations,
-                self.note_thresholds.onset_threshold,
-                self.note_thresholds.frame_threshold,
-            ),
+            notes=decode.pick_pitched_notes(activations, self.note_thresholds),
         )
 
     def transcribe(

@@ -274,12 +274,14 @@ def _merge(group: pd.DataFrame) -> dict:
 
 GRID_POINT = ["beat_abs", "step", "cls"]
 """Hits with equal values of these columns are written as one note."""
+GRID_HIT_COLUMNS = ["beat_abs", "step", *HIT_COLUMNS[3:]]
+"""Columns of :func:`_merge_grid_points`' table."""
 
 
 def _merge_grid_points(table: pd.DataFrame) -> pd.DataFrame:
     """One row per grid point and class (:func:`_merge` where several hits share one).
 
-    Returns columns ``beat_abs``, ``step`` and ``HIT_COLUMNS[3:]``, sorted by grid point.
+    Returns columns :data:`GRID_HIT_COLUMNS`, sorted by grid point.
     """
     shared = table.duplicated(GRID_POINT, keep=False).to_numpy()
     single = table.loc[~shared]
@@ -302,9 +304,9 @@ def _merge_grid_points(table: pd.DataFrame) -> pd.DataFrame:
     )
     parts = [part for part in (rows, merged) if len(part)]
     if not parts:
-        return rows.reindex(columns=["beat_abs", "step", *HIT_COLUMNS[3:]])
+        return rows.reindex(columns=GRID_HIT_COLUMNS)
     every = pd.concat(parts, ignore_index=True).sort_values(GRID_POINT, kind="stable")
-    return every.reset_index(drop=True).reindex(columns=["beat_abs", "step", *HIT_COLUMNS[3:]])
+    return every.reset_index(drop=True).reindex(columns=GRID_HIT_COLUMNS)
 
 
 def _tempo_marks(bpms: list[float]) -> list[bool]:

@@ -253,7 +253,7 @@ def _beat_activations(
     return np.asarray(processor(signal))
 
 
-def downbeat_tracker(beats_per_bar=TRACKED_BEATS_PER_BAR, fps: float = MADMOM_FPS):
+def downbeat_tracker(beats_per_bar: tuple[int, ...], fps: float):
     """madmom's DBN downbeat tracker with this module's tempo range and transition settings."""
     from drumtx._madmom import import_madmom
 

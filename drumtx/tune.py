@@ -154,12 +154,13 @@ def tune_notes(
 
     best, best_counts = decode.NoteThresholds(), None
     for onset, frame in itertools.product(onset_thresholds, frame_thresholds):
+        thresholds = decode.NoteThresholds(float(onset), float(frame))
         counts = Counts()
         for activation, reference in zip(activations, references, strict=True):
-            estimate = decode.pick_pitched_notes(activation, float(onset), float(frame))
+            estimate = decode.pick_pitched_notes(activation, thresholds)
             counts = counts + note_counts(reference, estimate)
         if best_counts is None or counts.f_measure > best_counts.f_measure:
-            best, best_counts = decode.NoteThresholds(float(onset), float(frame)), counts
+            best, best_counts = thresholds, counts
     return best, best_counts
 
 
