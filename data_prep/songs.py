@@ -329,9 +329,10 @@ def make_song(plan: SongPlan) -> dict:
         notes_s = notes_s[keep]
         notes_s[:, 1] = np.minimum(notes_s[:, 1], duration)
         notes_s = _remap_programs(notes_s, rng_pitched)
-        notes_s, band_layer = band.add_band_layer(notes_s, rng_band)
+        notes_s, band_layer = band.add_band_layer(notes_s, rng_band, drums_s)
         if band_layer:
             variations.append(band_layer)
+            notes_s[:, 1] = np.minimum(notes_s[:, 1], duration)
         notes_s = notes_s[np.lexsort((notes_s[:, 2], notes_s[:, 0]))]
 
     kit = kits.load_kit(spec.name)

@@ -330,6 +330,41 @@ def test_band_layer_follows_the_lowest_voice_with_power_chords_and_bass():
     assert 5 < none.count("") < 35  # about half the songs
 
 
+def test_band_layer_locks_bass_to_kicks_and_guitar_to_the_drums():
+    from data_prep import band
+
+    notes = np.array([[0.0, 1.0, 57, 90, 0], [1.0, 2.0, 62, 90, 0]], dtype=float)  # A3, D4
+    drums = np.array([  # onset s, GM note, velocity: kicks on 0, 0.5, 1.5; hats every 0.25 s
+        *[[t, 36, 100] for t in (0.0, 0.5, 1.5)],
+        *[[t, 42, 80] for t in np.arange(0.0, 2.0, 0.25)],
+        [1.0, 49, 110],
+    ], dtype=float)
+    seen = set()
+    for seed in range(200):
+        out, description = band.add_band_layer(notes, np.random.default_rng(seed), drums)
+        added = out[len(notes):]
+        bass = added[np.isin(added[:, 4], band.BASS_PROGRAMS)]
+        guitar = added[np.isin(added[:, 4], band.GUITAR_PROGRAMS)]
+        roots = np.sort(guitar[:, 0])[::3]  # one onset per power chord
+        if "/kick" in description:
+            seen.add("kick")
+            assert np.abs(bass[:, 0] - [0.0, 0.5, 1.5]).max() <= band.LOCK_TIMING_MAX_S + 1e-9
+            np.testing.assert_array_equal(bass[:, 2], [33, 33, 38])  # A1, A1, D2
+            assert np.all(bass[:, 1] > bass[:, 0])
+            assert np.all(bass[:-1, 1] <= bass[1:, 0])  # each ends before the next starts
+        if "/chug" in description:
+            seen.add("chug")
+            assert len(roots) == 8
+            assert np.abs(roots - np.arange(0.0, 2.0, 0.25)).max() <= band.LOCK_TIMING_MAX_S + 1e-9
+        if "/accent" in description:
+            seen.add("accent")
+            assert np.abs(roots - [0.0, 0.5, 1.0, 1.5]).max() <= band.LOCK_TIMING_MAX_S + 1e-9
+        if description and "/" not in description.split(",")[0]:
+            seen.add("follow")
+            np.testing.assert_array_equal(roots, [0.0, 1.0])  # the lowest voice's rhythm
+    assert seen == {"kick", "chug", "accent", "follow"}
+
+
 def test_band_layer_needs_a_pitched_part():
     from data_prep import band
 
