@@ -23,6 +23,9 @@ PROGRAM = "drumtx"
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+RHYTHM_CHOICES = ("hybrid", "madmom", "head")
+"""``--rhythm`` values, the default first: :data:`drumtx.pipeline.RHYTHM_MODES` (named here so
+that parsing arguments imports nothing heavy)."""
 
 RESEARCH_COMMANDS = {
     "train": ("drumtx.train", "train a model on a built data set"),
@@ -113,8 +116,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--no-rhythm", action="store_true", help="skip beat tracking (score on a plain grid)"
     )
     transcribe.add_argument(
-        "--fast-rhythm", action="store_true",
-        help="beats from the network's beat head instead of madmom (faster, less reliable)",
+        "--rhythm", choices=RHYTHM_CHOICES, default=RHYTHM_CHOICES[0],
+        help="how beats are found: hybrid = the network's beat head at the tempo madmom finds "
+        "on a 20-s excerpt; madmom = madmom on the whole audio (slower, most reliable tempo); "
+        "head = the beat head alone (fastest) (default: %(default)s)",
+    )
+    transcribe.add_argument(
+        "--fast-rhythm", action="store_true", help="same as --rhythm head",
     )
     transcribe.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N",
@@ -228,7 +236,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     tasks = [(file, output_paths(file, out_dir, formats)) for file in readable]
-    options = (args.model, not args.no_rhythm, args.fast_rhythm, args.force)
+    options = (args.model, False if args.no_rhythm else args.rhythm, args.fast_rhythm, args.force)
     if args.jobs > 1 and len(tasks) > 1:
         outcomes = _run_in_workers(tasks, options, min(args.jobs, len(tasks)))
     else:
@@ -250,10 +258,11 @@ _WORKER: dict = {}
 """Per-process state of transcription workers: the loaded model and options."""
 
 
-def _load_worker(model_dir: str | None, rhythm: bool, fast_rhythm: bool, force: bool) -> None:
+def _load_worker(
+    model_dir: str | None, rhythm: bool | str, fast_rhythm: bool, force: bool
+) -> None:
     """Load the model once in this process (the initializer of every worker)."""
-    with _interrupts_exit(True):
-        import_tensorflow_quietly()
+    with _interrupts_exit(True), silenced_stderr():  # a Keras fallback's TensorFlow notices
         from drumtx.pipeline import Transcriber
 
         transcriber = Transcriber.load(model_dir)

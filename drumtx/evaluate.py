@@ -389,7 +389,7 @@ def evaluate_items(
     """
     from drumtx import decode
     from drumtx.audio import load_audio
-    from drumtx.windows import predict_activations
+    from drumtx.inference import predict_activations
 
     note_thresholds = note_thresholds or decode.NoteThresholds()
     per_condition: dict[tuple[str, int], list[pd.DataFrame]] = {}
@@ -453,19 +453,18 @@ def evaluate(
 
     The ``scores`` table carries the model's SHA-256 in a ``model_sha256`` column.
     """
-    from drumtx import decode
-    from drumtx import model as model_module
+    from drumtx import decode, runtime
 
     data_dir = Path(data_dir)
-    directory = Path(model_dir) if model_dir is not None else model_module.DEFAULT_MODEL_DIR
-    network = model_module.load_model(directory)
-    params, note_thresholds = decode.load_decoding(directory / model_module.PEAK_PICKING_FILE)
+    directory = Path(model_dir) if model_dir is not None else runtime.DEFAULT_MODEL_DIR
+    network = runtime.load_network(directory)
+    params, note_thresholds = decode.load_decoding(directory / runtime.PEAK_PICKING_FILE)
     if (data_dir / "manifest.csv").exists():
         items = factory_items(data_dir, split, max_pieces)
     else:
         items = folder_items(data_dir, annotation_set)
     scores, notes, per_song = evaluate_items(items, network, params, note_thresholds)
-    scores["model_sha256"] = model_module.model_hash(directory)
+    scores["model_sha256"] = runtime.model_hash(directory)
     return scores, notes, per_song
 
 

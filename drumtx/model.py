@@ -17,7 +17,6 @@ The model is pure Keras 3 (no backend-specific code), so it loads under any back
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -27,13 +26,15 @@ import keras  # noqa: E402
 
 from drumtx import features, vocab
 from drumtx.errors import ModelLoadError
-
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
-"""The bundled default model: ``model.keras``, ``peak_picking.json`` and ``MODEL_CARD.md``."""
-
-MODEL_FILE = "model.keras"
-PEAK_PICKING_FILE = "peak_picking.json"
-MODEL_CARD_FILE = "MODEL_CARD.md"
+from drumtx.runtime import (  # noqa: F401 - model files are named in the runtime, re-exported
+    DEFAULT_MODEL_DIR,
+    MODEL_CARD_FILE,
+    MODEL_FILE,
+    PEAK_PICKING_FILE,
+    file_sha256,
+    model_hash,
+    model_path,
+)
 
 FRONT_FILTERS = 128
 """Channels of the temporal convolution in front of the LSTMs."""
@@ -148,11 +149,6 @@ def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]
     return skipped
 
 
-def model_path(model_dir: str | os.PathLike | None = None) -> Path:
-    """Path of ``model.keras`` inside ``model_dir`` (default: :data:`DEFAULT_MODEL_DIR`)."""
-    return Path(model_dir if model_dir is not None else DEFAULT_MODEL_DIR) / MODEL_FILE
-
-
 def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:
     """Load a trained model for inference (not compiled).
 
@@ -192,17 +188,3 @@ def save_model(model: keras.Model, model_dir: str | os.PathLike) -> Path:
     clean.save(temporary)
     os.replace(temporary, path)
     return path
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file (used to identify models and data in results)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def model_hash(model_dir: str | os.PathLike | None = None) -> str:
-    """SHA-256 of the ``model.keras`` in ``model_dir``."""
-    return file_sha256(model_path(model_dir))

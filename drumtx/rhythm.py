@@ -253,8 +253,11 @@ def _beat_activations(
     return np.asarray(processor(signal))
 
 
-def downbeat_tracker(beats_per_bar: tuple[int, ...], fps: float):
-    """madmom's DBN downbeat tracker with this module's tempo range and transition settings."""
+def downbeat_tracker(
+    beats_per_bar: tuple[int, ...], fps: float, bpm_range: tuple[float, float] = (MIN_BPM, MAX_BPM)
+):
+    """madmom's DBN downbeat tracker with this module's transition settings, tempi in
+    ``bpm_range`` (default: this module's whole range)."""
     from drumtx._madmom import import_madmom
 
     import_madmom()
@@ -262,8 +265,8 @@ def downbeat_tracker(beats_per_bar: tuple[int, ...], fps: float):
 
     return DBNDownBeatTrackingProcessor(
         beats_per_bar=list(beats_per_bar),
-        min_bpm=MIN_BPM,
-        max_bpm=MAX_BPM,
+        min_bpm=bpm_range[0],
+        max_bpm=bpm_range[1],
         transition_lambda=TRANSITION_LAMBDA,
         fps=fps,
     )
@@ -333,6 +336,7 @@ def beats_from_beat_activations(
     drums: pd.DataFrame | None = None,
     frames_per_second: float = MADMOM_FPS,
     beats_per_bar: tuple[int, ...] = BEAT_HEAD_BEATS_PER_BAR,
+    bpm_range: tuple[float, float] = (MIN_BPM, MAX_BPM),
 ) -> tuple[pd.DataFrame, float | None, int | None]:
     """Beats, tempo and metre from beat activations: the model's beat head or madmom's.
 
@@ -352,6 +356,8 @@ def beats_from_beat_activations(
         Frame rate of the activations.
     beats_per_bar : tuple of int
         Bar lengths the tracker chooses between.
+    bpm_range : tuple of float
+        Lowest and highest tempo (BPM) the tracker considers.
 
     Returns
     -------
@@ -366,7 +372,7 @@ def beats_from_beat_activations(
     padded = np.zeros((n_pooled * BEAT_HEAD_POOL, values.shape[1]))
     padded[: len(values)] = values
     pooled = madmom_beat_activations(padded.reshape(n_pooled, BEAT_HEAD_POOL, -1).max(axis=1))
-    tracker = downbeat_tracker(beats_per_bar, pooled_fps)
+    tracker = downbeat_tracker(beats_per_bar, pooled_fps, bpm_range)
     rows = []
     bounds = _chunk_bounds(
         n_pooled, int(BEAT_CHUNK_S * pooled_fps), int(BEAT_CHUNK_OVERLAP_S * pooled_fps)
@@ -530,6 +536,75 @@ def analyze(
     activations = _beat_activations(samples, sample_rate)
     any_beat = np.column_stack([activations.sum(axis=1), activations[:, 1]])
     return beats_from_beat_activations(any_beat, drums, beats_per_bar=TRACKED_BEATS_PER_BAR)
+
+
+TEMPO_EXCERPT_S = 20.0
+"""Seconds of audio (from the middle of the recording) madmom tracks to fix the tempo of the
+beat head's beats (:func:`beats_with_tempo_hint`)."""
+
+TEMPO_HINT_TOLERANCE = 1.15
+"""The beat head's beats are tracked between the excerpt's tempo divided and multiplied by
+this (room for tempo drift, none for octave errors). On 33 held-out factory songs, with the
+20-s excerpt: tempo within 2 % on 81.8 % of songs, beat F 0.739, downbeat F 0.683, against
+72.7 % / 0.705 / 0.666 from the beat head alone and 84.8 % / 0.806 / 0.696 from madmom on the
+whole audio; a tolerance of 1.08 gave 81.8 % / 0.754 / 0.698, a 30-s excerpt the same as 20 s."""
+
+
+def tempo_hint(samples: np.ndarray, sample_rate: int) -> float | None:
+    """madmom's tempo (BPM) of :data:`TEMPO_EXCERPT_S` seconds from the middle of ``samples``.
+
+    Returns ``None`` for audio too short or too quiet to track.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim > 1:
+        samples = samples.mean(axis=-1 if samples.shape[-1] <= 2 else 0)
+    half = int(TEMPO_EXCERPT_S * sample_rate / 2)
+    middle = len(samples) // 2
+    excerpt = samples[max(0, middle - half) : middle + half]
+    if excerpt.size < sample_rate:
+        return None
+    activations = _beat_activations(excerpt, sample_rate)
+    any_beat = np.column_stack([activations.sum(axis=1), activations[:, 1]])
+    _, tempo_bpm, _ = beats_from_beat_activations(any_beat, beats_per_bar=TRACKED_BEATS_PER_BAR)
+    return tempo_bpm
+
+
+def beats_with_tempo_hint(
+    beat_activations: np.ndarray,
+    samples: np.ndarray,
+    sample_rate: int,
+    drums: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, float | None, int | None]:
+    """Beats from the beat head, at the tempo madmom finds on an excerpt of the audio.
+
+    The beat head places beats well but sometimes at half or double (or 2/3) the tempo;
+    madmom's networks rarely do, but cost several seconds per audio-minute. Tracking madmom
+    on :data:`TEMPO_EXCERPT_S` seconds and the head's activations within
+    :data:`TEMPO_HINT_TOLERANCE` of that tempo gets most of both (figures there).
+
+    Parameters
+    ----------
+    beat_activations : numpy.ndarray, shape (n_frames, 2)
+        The model's ``beats`` output (any beat, downbeat) at 100 frames per second.
+    samples : numpy.ndarray
+        The audio (mono, or stereo mixed down), for the excerpt.
+    sample_rate : int
+        Sample rate of ``samples`` in Hz.
+    drums : pandas.DataFrame, optional
+        Detected hits, for compound metres (:func:`refine_metre`).
+
+    Returns
+    -------
+    beats, tempo_bpm, beats_per_bar
+        As :func:`analyze`; the head's own tempo range is used when no hint is found.
+    """
+    hint = tempo_hint(samples, sample_rate)
+    bpm_range = (MIN_BPM, MAX_BPM)
+    if hint:
+        bpm_range = (
+            max(MIN_BPM, hint / TEMPO_HINT_TOLERANCE), min(MAX_BPM, hint * TEMPO_HINT_TOLERANCE)
+        )
+    return beats_from_beat_activations(beat_activations, drums, bpm_range=bpm_range)
 
 
 def with_rhythm(

@@ -175,12 +175,11 @@ def tune(
 
     Writes ``model_dir/peak_picking.json`` when ``save`` (classes not seen keep defaults).
     """
-    from drumtx import evaluate
-    from drumtx import model as model_module
-    from drumtx.windows import predict_activations
+    from drumtx import evaluate, runtime
+    from drumtx.inference import predict_activations
 
     model_dir = Path(model_dir)
-    network = model_module.load_model(model_dir)
+    network = runtime.load_network(model_dir)
     items = evaluate.factory_items(Path(data_dir), split, max_pieces)
     activations = [predict_activations(network, item.feats) for item in items]
     params, table = tune_activations(activations, [item.drums for item in items])
@@ -195,7 +194,7 @@ def tune(
         table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
     if save:
         full = {name: params.get(name, decode.DEFAULT_PEAK_PICKING) for name in vocab.DRUM_CLASSES}
-        decode.save_peak_picking(full, model_dir / model_module.PEAK_PICKING_FILE, notes)
+        decode.save_peak_picking(full, model_dir / runtime.PEAK_PICKING_FILE, notes)
     return params, table
 
 

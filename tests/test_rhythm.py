@@ -298,7 +298,53 @@ def test_fast_rhythm_takes_beats_from_the_beat_head_without_keeping_audio(monkey
                                     model.DEFAULT_MODEL_DIR).has_beat_head
 
 
-def test_songs_use_madmom_on_the_audio_unless_fast_rhythm(monkeypatch, clicks):
+def test_an_octave_ambiguous_head_follows_the_tempo_hint(monkeypatch):
+    # A 120-BPM head output in 4/4 is also a plausible 60-BPM one: the hint decides.
+    activations, _, _ = beat_head_activations(120.0, 4, 30.0, seed=2)
+    audio = np.zeros(30 * SAMPLE_RATE, dtype=np.float32)
+    for hint, expected in ((120.0, 120.0), (60.0, 60.0)):
+        monkeypatch.setattr(rhythm, "tempo_hint", lambda samples, rate, hint=hint: hint)
+        beats, tempo, _ = rhythm.beats_with_tempo_hint(activations, audio, SAMPLE_RATE)
+        assert tempo == pytest.approx(expected, rel=TEMPO_TOLERANCE)
+    monkeypatch.setattr(rhythm, "tempo_hint", lambda samples, rate: None)  # no hint: the head
+    assert rhythm.beats_with_tempo_hint(activations, audio, SAMPLE_RATE)[1] == pytest.approx(
+        120.0, rel=TEMPO_TOLERANCE)
+
+
+def test_tempo_hint_tracks_the_middle_excerpt_with_madmom():
+    audio, _, _ = synthesize("rock 4/4", 93.0, None)
+    assert rhythm.tempo_hint(audio, SAMPLE_RATE) == pytest.approx(93.0, rel=TEMPO_TOLERANCE)
+    assert rhythm.tempo_hint(audio[: SAMPLE_RATE // 2], SAMPLE_RATE) is None
+
+
+def test_default_rhythm_is_the_head_at_the_hinted_tempo(monkeypatch, clicks):
+    from drumtx import model, pipeline
+
+    network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
+    transcriber = pipeline.Transcriber(network, {}, model.DEFAULT_MODEL_DIR)
+    heard = []
+
+    def fake(beat_activations, samples, sample_rate, drums=None):
+        heard.append((beat_activations.shape[1], len(samples), sample_rate))
+        return rhythm.default_beats(4.0), 100.0, 4
+
+    monkeypatch.setattr(rhythm, "beats_with_tempo_hint", fake)
+    monkeypatch.setattr(rhythm, "with_rhythm", lambda *a, **k: pytest.fail("madmom path used"))
+    samples = clicks([0.5, 1.0, 1.5], 4.0)
+    assert transcriber.transcribe(samples).tempo_bpm == 100.0
+    assert heard == [(2, len(samples), SAMPLE_RATE)]
+    with pytest.raises(ValueError, match="rhythm must be one of"):
+        transcriber.transcribe(samples, rhythm="fastest")
+
+
+def test_rhythm_choices_of_the_command_are_the_pipeline_modes():
+    from drumtx import cli, pipeline
+
+    assert set(cli.RHYTHM_CHOICES) == set(pipeline.RHYTHM_MODES)
+    assert cli.RHYTHM_CHOICES[0] == pipeline.DEFAULT_RHYTHM
+
+
+def test_songs_use_madmom_on_the_audio_when_asked(monkeypatch, clicks):
     from drumtx import model, pipeline
 
     network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
@@ -314,5 +360,5 @@ def test_songs_use_madmom_on_the_audio_unless_fast_rhythm(monkeypatch, clicks):
         rhythm, "beats_from_beat_activations", lambda *a, **k: pytest.fail("beat head used")
     )
     samples = clicks([0.5, 1.0, 1.5], 4.0)
-    transcriber.transcribe(samples)
+    transcriber.transcribe(samples, rhythm="madmom")
     assert heard == [len(samples)]
