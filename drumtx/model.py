@@ -32,6 +32,7 @@ from drumtx.runtime import (  # noqa: F401 - model files are named in the runtim
     MODEL_FILE,
     PEAK_PICKING_FILE,
     file_sha256,
+    first_line,
     model_hash,
     model_path,
 )
@@ -168,8 +169,7 @@ def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure is reported as one line
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelLoadError(f"cannot load model {path}: {message}") from error
+        raise ModelLoadError(f"cannot load model {path}: {first_line(error)}") from error
 
 
 def save_model(model: keras.Model, model_dir: str | os.PathLike) -> Path:

@@ -43,6 +43,12 @@ class UnsupportedModelError(ValueError):
     """The saved model uses a layer or option :class:`NumpyNetwork` cannot run."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (its type name when it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def model_path(model_dir: str | os.PathLike | None = None) -> Path:
     """Path of ``model.keras`` inside ``model_dir`` (default: :data:`DEFAULT_MODEL_DIR`)."""
     return Path(model_dir if model_dir is not None else DEFAULT_MODEL_DIR) / MODEL_FILE
@@ -319,5 +325,4 @@ def load_network(model_dir: str | os.PathLike | None = None):
 
         return load_model(model_dir)
     except Exception as error:  # noqa: BLE001 - any failure is reported as one line
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelLoadError(f"cannot load model {path}: {message}") from error
+        raise ModelLoadError(f"cannot load model {path}: {first_line(error)}") from error

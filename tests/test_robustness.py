@@ -112,10 +112,12 @@ def _default_sigint() -> None:
 @pytest.mark.parametrize("delay_s", [1.0, 3.0, 5.0])
 def test_ctrl_c_leaves_no_partial_output(tmp_path, delay_s):
     audio = tmp_path / "long.flac"
-    soundfile.write(audio, noise_hits(60.0, 44100), 44100)
+    # Four minutes with madmom on the whole audio take well over 5 s to transcribe (about 18 s
+    # here); the default would finish a short file before the later signals.
+    soundfile.write(audio, noise_hits(240.0, 44100), 44100)
     out = tmp_path / "out"
     process = subprocess.Popen(
-        [DRUMTX, "transcribe", str(audio), "-o", str(out)],
+        [DRUMTX, "transcribe", str(audio), "-o", str(out), "--rhythm", "madmom"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # as from a terminal: a test runner started in the background inherits an ignored
         # SIGINT, which its children would keep (the Unix convention drumtx follows)
@@ -176,10 +178,10 @@ def test_ctrl_c_stops_worker_processes_and_leaves_only_whole_outputs(tmp_path):
     folder = tmp_path / "songs"
     folder.mkdir()
     for index in range(3):
-        soundfile.write(folder / f"song{index}.flac", noise_hits(40.0, 44100), 44100)
+        soundfile.write(folder / f"song{index}.flac", noise_hits(90.0, 44100), 44100)
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [DRUMTX, "transcribe", str(folder), "-o", str(out), "--jobs", "2"],
+    process = subprocess.Popen(  # madmom on the whole audio: the songs take longer than 6 s
+        [DRUMTX, "transcribe", str(folder), "-o", str(out), "--jobs", "2", "--rhythm", "madmom"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=_terminal_process_group,
     )
