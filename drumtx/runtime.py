@@ -196,6 +196,8 @@ class NumpyNetwork:
                 key = _snake_case(kind)
                 used[key] = used.get(key, -1) + 1
                 stored_name = key if used[key] == 0 else f"{key}_{used[key]}"
+                if kind == "InputLayer":
+                    continue
                 if stored_name not in weights["layers"]:
                     raise UnsupportedModelError(f"no weights {stored_name!r} for {layer['name']!r}")
                 stored = weights["layers"][stored_name]
@@ -205,8 +207,6 @@ class NumpyNetwork:
                     for argument in node["args"]
                     if isinstance(argument, dict) and "keras_history" in argument.get("config", {})
                 ]
-                if kind == "InputLayer":
-                    continue
                 if len(sources) != 1:
                     raise UnsupportedModelError(f"{layer['name']!r} has {len(sources)} inputs")
                 function = _compile(kind, layer["config"], stored)
