@@ -52,6 +52,11 @@ LOCKED_GATE = 0.9
 """A locked note lasts this share of the gap to the next (at most the maximum duration)."""
 
 
+def _group_starts(sorted_times_s: np.ndarray) -> np.ndarray:
+    """Mask of the first time of each group of times closer than :data:`ONSET_TOLERANCE_S`."""
+    return np.concatenate([[True], np.diff(sorted_times_s) > ONSET_TOLERANCE_S])
+
+
 def lowest_voice(notes: np.ndarray) -> np.ndarray:
     """The lowest note of every chord (notes starting within :data:`ONSET_TOLERANCE_S`).
 
@@ -68,7 +73,7 @@ def lowest_voice(notes: np.ndarray) -> np.ndarray:
     if len(notes) == 0:
         return notes
     ordered = notes[np.argsort(notes[:, 0], kind="stable")]
-    starts = np.flatnonzero(np.concatenate([[True], np.diff(ordered[:, 0]) > ONSET_TOLERANCE_S]))
+    starts = np.flatnonzero(_group_starts(ordered[:, 0]))
     stops = np.append(starts[1:], len(ordered))
     lowest = [start + int(np.argmin(ordered[start:stop, 2])) for start, stop in zip(
         starts, stops, strict=True)]
@@ -100,10 +105,10 @@ def locked_rhythm(
         the next note, at most :data:`LOCKED_MAX_DURATION_S` after the onset.
     """
     wanted = np.array([GM_TO_CLASS.get(int(note)) in classes for note in drums[:, 1]], bool)
-    times = np.sort(drums[wanted, 0]) if len(drums) else np.zeros(0)
+    times = np.sort(drums[wanted, 0])
     if len(times) == 0:
         return np.zeros((0, 2))
-    times = times[np.concatenate([[True], np.diff(times) > ONSET_TOLERANCE_S])]
+    times = times[_group_starts(times)]
     jitter = np.clip(rng.normal(0.0, LOCK_TIMING_SD_S, len(times)),
                      -LOCK_TIMING_MAX_S, LOCK_TIMING_MAX_S)
     onsets = np.maximum(times + jitter, 0.0)
@@ -129,6 +134,14 @@ def _rhythm(
         if len(timing):
             return timing, roots_at(roots, timing[:, 0]), name
     return roots[:, :2], roots[:, 2], ""
+
+
+def _part(timing: np.ndarray, pitches: np.ndarray, velocity: int, program: int) -> np.ndarray:
+    """Note rows (onset, offset, pitch, velocity, program) of one voice of the layer."""
+    n_notes = len(timing)
+    return np.column_stack([
+        timing[:, 0], timing[:, 1], pitches, np.full(n_notes, velocity), np.full(n_notes, program)
+    ])
 
 
 def add_band_layer(
@@ -162,10 +175,7 @@ def add_band_layer(
     timing, pitches, rhythm = _rhythm(roots, drums, GUITAR_RHYTHMS, rng)
     guitar_roots = into_octave(pitches, GUITAR_LOWEST_ROOT)
     layers = [
-        np.column_stack([
-            timing[:, 0], timing[:, 1], guitar_roots + interval,
-            np.full(len(timing), velocity), np.full(len(timing), guitar_program),
-        ])
+        _part(timing, guitar_roots + interval, velocity, guitar_program)
         for interval in POWER_CHORD_INTERVALS
     ]
     description = f"guitar{guitar_program}" + (f"/{rhythm}" if rhythm else "")
@@ -173,9 +183,8 @@ def add_band_layer(
         bass_program = int(rng.choice(BASS_PROGRAMS))
         velocity = rng.integers(*BASS_VELOCITY, endpoint=True)
         timing, pitches, rhythm = _rhythm(roots, drums, ("kick",), rng)
-        layers.append(np.column_stack([
-            timing[:, 0], timing[:, 1], into_octave(pitches, BASS_LOWEST_NOTE),
-            np.full(len(timing), velocity), np.full(len(timing), bass_program),
-        ]))
+        layers.append(
+            _part(timing, into_octave(pitches, BASS_LOWEST_NOTE), velocity, bass_program)
+        )
         description += f",bass{bass_program}" + (f"/{rhythm}" if rhythm else "")
     return np.concatenate([notes, *layers]).astype(notes.dtype), f"band({description})"
