@@ -228,6 +228,14 @@ MADMOM_NETWORKS = 4
 within 2 % on 84.8 %, beat F 0.82) at half the cost; two lost three points of tempo accuracy."""
 
 
+def _mono(samples: np.ndarray) -> np.ndarray:
+    """float32 mono samples (channels last or first are averaged)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim > 1:
+        samples = samples.mean(axis=-1 if samples.shape[-1] <= 2 else 0)
+    return samples
+
+
 def _beat_activations(
     samples: np.ndarray, sample_rate: int, n_networks: int = MADMOM_NETWORKS
 ) -> np.ndarray:
@@ -240,9 +248,7 @@ def _beat_activations(
     from madmom.ml.nn import NeuralNetworkEnsemble
     from madmom.models import DOWNBEATS_BLSTM
 
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim > 1:
-        samples = samples.mean(axis=-1 if samples.shape[-1] <= 2 else 0)
+    samples = _mono(samples)
     if sample_rate != MADMOM_SAMPLE_RATE:
         import librosa
 
@@ -555,17 +561,10 @@ def tempo_hint(samples: np.ndarray, sample_rate: int) -> float | None:
 
     Returns ``None`` for audio too short or too quiet to track.
     """
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim > 1:
-        samples = samples.mean(axis=-1 if samples.shape[-1] <= 2 else 0)
+    samples = _mono(samples)
     half = int(TEMPO_EXCERPT_S * sample_rate / 2)
     middle = len(samples) // 2
-    excerpt = samples[max(0, middle - half) : middle + half]
-    if excerpt.size < sample_rate:
-        return None
-    activations = _beat_activations(excerpt, sample_rate)
-    any_beat = np.column_stack([activations.sum(axis=1), activations[:, 1]])
-    _, tempo_bpm, _ = beats_from_beat_activations(any_beat, beats_per_bar=TRACKED_BEATS_PER_BAR)
+    _, tempo_bpm, _ = analyze(samples[max(0, middle - half) : middle + half], sample_rate)
     return tempo_bpm
 
 
