@@ -19,8 +19,6 @@ HOP_FRAMES = 400
 """Hop between inference windows in frames; windows overlap by ``SEGMENT_FRAMES - HOP_FRAMES``."""
 
 
-
-
 def window_starts(
     n_frames: int, segment: int = SEGMENT_FRAMES, hop: int = HOP_FRAMES
 ) -> np.ndarray:

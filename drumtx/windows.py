@@ -1,4 +1,4 @@
-"""Where frames become windows: training batches and windowed inference with stitching.
+"""Training windows: random crops of factory pieces with their targets, and augmentation.
 
 Training crops (:class:`TrainingWindows`) are cut here; inference windows are cut by
 :mod:`drumtx.inference` (re-exported here), which has no Keras import so that transcription

