@@ -300,13 +300,47 @@ def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
     return True, f"{file.name}: {len(result.drums)} drum hits ({summary or 'none'}) -> {names}"
 
 
-def _run_in_workers(tasks, options, n_workers: int):
-    """Transcribe tasks in ``n_workers`` fresh processes; results in input order."""
-    import multiprocessing
+WORKER_STOPPED = "a worker process stopped unexpectedly"
+"""The failure reported for each file a crashed worker process left unfinished."""
 
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(n_workers, initializer=_init_worker_process, initargs=options) as pool:
-        yield from _progress_iter(pool.imap(_transcribe_one, tasks), len(tasks))
+
+def _run_in_workers(tasks, options, n_workers: int, work=_transcribe_one):
+    """Transcribe tasks in ``n_workers`` fresh processes; results in input order.
+
+    If a worker process dies (a crash in a native library, the out-of-memory killer), the
+    files it left unfinished are reported as failures instead of waiting for them forever.
+    On any exception here (Ctrl-C included) the workers are stopped with SIGTERM, on which
+    they remove what they were writing.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = ProcessPoolExecutor(
+        n_workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker_process, initargs=options,
+    )
+    try:
+        futures = [executor.submit(work, task) for task in tasks]
+        for (file, _), future in _progress_iter(zip(tasks, futures, strict=True), len(tasks)):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                yield False, f"{file}: {WORKER_STOPPED}"
+    except BaseException:
+        _stop_workers(executor)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _stop_workers(executor) -> None:
+    """Send SIGTERM to an executor's worker processes and wait for them to exit."""
+    processes = list((executor._processes or {}).values())  # no public accessor before 3.14
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def _positive_int(text: str) -> int:

@@ -168,6 +168,23 @@ def test_jobs_transcribe_a_folder_with_worker_processes(tmp_path):
     ]
 
 
+def _finish_or_crash(task):
+    """Worker function for the test below: a task named "crash" kills its worker process."""
+    file, _ = task
+    if file.name == "crash":
+        os._exit(3)
+    return True, file.name
+
+
+def test_a_crashed_worker_process_fails_its_files_instead_of_hanging():
+    tasks = [(Path(name), {}) for name in ("first", "crash", "after")]
+    options = (None, False, False, False)
+    outcomes = list(cli._run_in_workers(tasks, options, 1, work=_finish_or_crash))
+    assert outcomes[0] == (True, "first")
+    assert [ok for ok, _ in outcomes[1:]] == [False, False]  # the pool is broken from then on
+    assert outcomes[1][1] == f"crash: {cli.WORKER_STOPPED}"
+
+
 def _terminal_process_group() -> None:
     """SIGINT at its default, in a process group of its own, as a job at a terminal."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
