@@ -21,7 +21,7 @@ import soundfile as sf
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import PITCH_MAX, PITCH_MIN
 
-from . import augment, band, groove, kits, patterns, sampler, sources, synth
+from . import amp, augment, band, groove, kits, patterns, sampler, sources, synth
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_CODES: dict[str, int] = {"train": 0, "val": 1, "test": 2}
@@ -263,8 +263,8 @@ def make_song(plan: SongPlan) -> dict:
         ``mix`` and ``drums`` (float32 arrays, shape (n_samples,)), ``drum_rows``, ``note_rows``,
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(7)
-    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band = (
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(8)
+    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp = (
         np.random.default_rng(s) for s in streams
     )
     duration = plan.seconds
@@ -340,7 +340,10 @@ def make_song(plan: SongPlan) -> dict:
     drums = sampler.render_drums(kit, played, n_samples, rng_render)
     fonts = [f for f in synth.PITCHED_SOUNDFONTS if sources.available(f)]
     soundfont = fonts[int(rng_pitched.integers(len(fonts)))] if fonts and len(notes_s) else ""
-    rest = synth.render_pitched(notes_s, n_samples, soundfont) if soundfont else None
+    rest = None
+    if soundfont:
+        rest, amps = render_pitched_parts(notes_s, n_samples, soundfont, rng_amp)
+        variations.extend(amps)
     drum_rms = float(np.sqrt(np.mean(drums**2))) + 1e-12
     mix_level = float(rng_mix.uniform(*MIX_LEVEL_DB))
     if rest is not None and np.any(rest):
@@ -390,6 +393,47 @@ def make_song(plan: SongPlan) -> dict:
     }
     return {"mix": mix_out, "drums": drums_out, "drum_rows": drum_rows, "note_rows": note_rows,
             "beat_rows": beat_rows, "meta": meta}
+
+
+def render_pitched_parts(
+    notes: np.ndarray, n_samples: int, soundfont: str, rng: np.random.Generator
+) -> tuple[np.ndarray, list[str]]:
+    """Render the pitched notes, maybe sending the guitars and the basses through an amp.
+
+    Parameters
+    ----------
+    notes : numpy.ndarray, shape (n, 5)
+        Onset seconds, offset seconds, MIDI pitch, velocity, program.
+    n_samples : int
+    soundfont : str
+        Key of :data:`sources.SOURCES`.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    audio : numpy.ndarray, shape (n_samples,), float32
+    descriptions : list of str
+        One :meth:`amp.Amp.describe` text per amped part, for the manifest's variations.
+    """
+    programs = notes[:, 4].astype(int)
+    amped, descriptions = [], []
+    for name, family, probability in (
+        ("guitar", amp.GUITAR_PROGRAMS, amp.P_GUITAR_AMP),
+        ("bass", amp.BASS_PROGRAMS, amp.P_BASS_AMP),
+    ):
+        in_family = np.isin(programs, sorted(family))
+        if in_family.any() and rng.random() < probability:
+            setting = amp.draw(rng, bass=name == "bass")
+            amped.append((in_family, setting))
+            descriptions.append(setting.describe(name))
+    clean = np.ones(len(notes), dtype=bool)
+    for in_family, _ in amped:
+        clean &= ~in_family
+    audio = synth.render_pitched(notes[clean], n_samples, soundfont)
+    for in_family, setting in amped:
+        part = synth.render_pitched(notes[in_family], n_samples, soundfont)
+        audio += amp.distort(part, setting)
+    return audio, descriptions
 
 
 def _norm(weights: list[float]) -> np.ndarray:

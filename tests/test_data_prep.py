@@ -372,3 +372,50 @@ def test_band_layer_needs_a_pitched_part():
     for seed in range(10):
         out, description = band.add_band_layer(empty, np.random.default_rng(seed))
         assert len(out) == 0 and description == ""
+
+
+def test_amp_adds_upper_harmonics_keeps_onsets_and_level():
+    from data_prep import amp
+    from drumtx.features import SAMPLE_RATE
+
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    onset_s = 0.5
+    note = np.where(t >= onset_s, np.sin(2 * np.pi * 110.0 * t) * np.exp(-(t - onset_s) * 3), 0.0)
+    setting = amp.Amp(drive_db=30.0, bias=0.2, cabinet_hz=5000.0, level_db=0.0)
+    out = amp.distort(note.astype(np.float32), setting)
+    assert out.dtype == np.float32 and out.shape == note.shape
+    assert np.sqrt(np.mean(out**2)) == pytest.approx(np.sqrt(np.mean(note**2)), rel=1e-3)
+
+    def upper_share(x):  # energy above 1 kHz / all
+        power = np.abs(np.fft.rfft(x)) ** 2
+        return power[np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE) > 1000].sum() / power.sum()
+
+    assert upper_share(out) > 0.005 > 50 * upper_share(note)
+    envelope = np.abs(out) > 0.05 * np.abs(out).max()
+    assert abs(np.argmax(envelope) / SAMPLE_RATE - onset_s) < 0.002  # onset stays put
+    assert not np.any(amp.distort(np.zeros(100, np.float32), setting))
+    louder = amp.distort(note.astype(np.float32), amp.Amp(30.0, 0.2, 5000.0, 6.0))
+    assert np.sqrt(np.mean(louder**2)) / np.sqrt(np.mean(out**2)) == pytest.approx(2.0, rel=1e-2)
+
+
+def test_songs_send_guitars_and_basses_through_an_amp(monkeypatch):
+    from data_prep import amp, songs, synth
+
+    rendered = []
+    monkeypatch.setattr(synth, "render_pitched",
+                        lambda notes, n, font: rendered.append(notes[:, 4].tolist()) or
+                        np.full(n, 0.1 * len(notes), np.float32))
+    notes = np.array([[0.0, 0.5, 60, 90, 0], [0.0, 0.5, 40, 90, 30], [0.0, 0.5, 28, 90, 33]])
+    descriptions_seen = set()
+    for seed in range(30):
+        rendered.clear()
+        audio, descriptions = songs.render_pitched_parts(notes, 1000, "font",
+                                                         np.random.default_rng(seed))
+        assert audio.shape == (1000,)
+        played = sorted(p for part in rendered for p in part)
+        assert played == [0, 30, 33]  # every note is rendered exactly once
+        for text in descriptions:
+            descriptions_seen.add(text.split(":")[0])
+        assert len(rendered) == 1 + len(descriptions)
+    assert descriptions_seen == {"amp(guitar", "amp(bass"}
+    assert 0 < amp.P_BASS_AMP < amp.P_GUITAR_AMP < 1
