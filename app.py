@@ -170,8 +170,6 @@ def load_upload(uploaded) -> tuple[np.ndarray, bytes] | None:
 
 def analyse(song: dict) -> dict:
     """Activations, a first decoding and the rhythm of a song, with progress shown."""
-    from drumtx.rhythm import with_rhythm
-
     samples = song["samples"]
     duration = len(samples) / SAMPLE_RATE
     with st.status("Transcribing…", expanded=True) as status:
@@ -179,7 +177,7 @@ def analyse(song: dict) -> dict:
         activations = pipeline.compute_activations(samples)
         progress.progress(0.6, text="Finding beats, bars and tempo")
         first = pipeline.decode_activations(activations, song["name"], duration, None)
-        rhythmic = with_rhythm(first, samples, SAMPLE_RATE)
+        rhythmic = pipeline.add_rhythm(first, activations, samples)
         progress.progress(1.0, text="Done")
         status.update(label="Transcribed", state="complete", expanded=False)
     return {

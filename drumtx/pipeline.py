@@ -139,26 +139,57 @@ class Transcriber:
         activations = self.activations_of_features(frame_features)
         del frame_features
         result = self.decode(activations, source, duration_s)
+        return self.add_rhythm(result, activations, keeper.samples, rhythm, fast_rhythm)
+
+    def add_rhythm(
+        self,
+        transcription: Transcription,
+        activations: dict[str, np.ndarray],
+        samples: np.ndarray | None = None,
+        rhythm: bool | str = True,
+        fast_rhythm: bool = False,
+    ) -> Transcription:
+        """Return ``transcription`` with beats, tempo and time signature.
+
+        Parameters
+        ----------
+        transcription : Transcription
+            Decoded from ``activations`` (its drums help recognise compound metres).
+        activations : dict of numpy.ndarray
+            This model's activations of the audio.
+        samples : numpy.ndarray, shape (n_samples,), optional
+            The mono audio at 44.1 kHz; without it, ``"hybrid"`` and ``"madmom"`` fall back
+            to the activations alone.
+        rhythm, fast_rhythm
+            As in :meth:`transcribe`.
+
+        Returns
+        -------
+        Transcription
+        """
+        mode = _rhythm_mode(rhythm, fast_rhythm, self.has_beat_head)
         if mode is None:
-            return result
+            return transcription
         from drumtx import rhythm as rhythm_module
 
-        samples = keeper.samples
+        drums = transcription.drums
         if samples is not None and mode == "madmom":
-            return rhythm_module.with_rhythm(result, samples)
+            return rhythm_module.with_rhythm(transcription, samples)
         if samples is not None and mode == "hybrid":
             beats, tempo_bpm, beats_per_bar = rhythm_module.beats_with_tempo_hint(
-                activations[BEAT_HEAD], samples, features.SAMPLE_RATE, result.drums
+                activations[BEAT_HEAD], samples, features.SAMPLE_RATE, drums
             )
-        elif beat_head:
+        elif self.has_beat_head:
             beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_beat_activations(
-                activations[BEAT_HEAD], result.drums
+                activations[BEAT_HEAD], drums
             )
         else:
             beats, tempo_bpm, beats_per_bar = rhythm_module.beats_from_drum_activations(
-                activations["drum_onsets"], result.drums
+                activations["drum_onsets"], drums
             )
-        return result.replace(beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar)
+        return transcription.replace(
+            beats=beats, tempo_bpm=tempo_bpm, beats_per_bar=beats_per_bar
+        )
 
 
 AUDIO_RHYTHM_MAX_S = 600.0
@@ -257,3 +288,13 @@ def decode_activations(
 ) -> Transcription:
     """Decode activations of the default model (cheap: re-run for new thresholds)."""
     return default_transcriber().decode(activations, source, duration_s, thresholds)
+
+
+def add_rhythm(
+    transcription: Transcription,
+    activations: dict[str, np.ndarray],
+    samples: np.ndarray | None = None,
+    rhythm: bool | str = True,
+) -> Transcription:
+    """Beats, tempo and time signature by the default model (see :meth:`Transcriber.add_rhythm`)."""
+    return default_transcriber().add_rhythm(transcription, activations, samples, rhythm)

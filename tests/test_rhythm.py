@@ -337,6 +337,25 @@ def test_default_rhythm_is_the_head_at_the_hinted_tempo(monkeypatch, clicks):
         transcriber.transcribe(samples, rhythm="fastest")
 
 
+def test_add_rhythm_uses_the_audio_when_given_and_the_head_without(monkeypatch, clicks):
+    # The Streamlit page decodes first and adds the rhythm afterwards through this method.
+    from drumtx import model, pipeline
+
+    network = model.build_model(lstm_units=4, front_filters=4, beat_head=True)
+    transcriber = pipeline.Transcriber(network, {}, model.DEFAULT_MODEL_DIR)
+    monkeypatch.setattr(rhythm, "beats_with_tempo_hint",
+                        lambda *a, **k: (rhythm.default_beats(4.0), 100.0, 4))
+    monkeypatch.setattr(rhythm, "beats_from_beat_activations",
+                        lambda *a, **k: (rhythm.default_beats(4.0), 90.0, 3))
+    samples = clicks([0.5, 1.0, 1.5], 4.0)
+    activations = transcriber.activations(samples)
+    first = transcriber.decode(activations, "clicks", 4.0)
+    assert first.tempo_bpm is None
+    assert transcriber.add_rhythm(first, activations, samples).tempo_bpm == 100.0
+    assert transcriber.add_rhythm(first, activations).tempo_bpm == 90.0
+    assert transcriber.add_rhythm(first, activations, samples, rhythm=False) is first
+
+
 def test_rhythm_choices_of_the_command_are_the_pipeline_modes():
     from drumtx import cli, pipeline
 
