@@ -238,6 +238,9 @@ def run_transcribe(args: argparse.Namespace) -> int:
     tasks = [(file, output_paths(file, out_dir, formats)) for file in readable]
     options = (args.model, False if args.no_rhythm else args.rhythm, args.fast_rhythm, args.force)
     if args.jobs > 1 and len(tasks) > 1:
+        from drumtx.runtime import existing_model_path
+
+        existing_model_path(args.model)  # a missing model fails once, before any worker starts
         outcomes = _run_in_workers(tasks, options, min(args.jobs, len(tasks)))
     else:
         _load_worker(*options)
@@ -276,12 +279,17 @@ def _init_worker_process(*options) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_interrupt)
     _INTERRUPT_EXITS = True
-    _load_worker(*options)
+    try:
+        _load_worker(*options)
+    except DrumtxError as error:  # reported once per file, as the single-process run does
+        _WORKER["load_error"] = str(error)
 
 
 def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
     """Transcribe one file and write its outputs; ``(ok, summary or error message)``."""
     file, paths = task
+    if "load_error" in _WORKER:
+        return False, _WORKER["load_error"]
     try:
         with _interrupts_exit(True):
             result = _WORKER["transcriber"].transcribe(

@@ -54,6 +54,14 @@ def model_path(model_dir: str | os.PathLike | None = None) -> Path:
     return Path(model_dir if model_dir is not None else DEFAULT_MODEL_DIR) / MODEL_FILE
 
 
+def existing_model_path(model_dir: str | os.PathLike | None = None) -> Path:
+    """:func:`model_path`, or :class:`ModelLoadError` if there is no such file."""
+    path = model_path(model_dir)
+    if not path.is_file():
+        raise ModelLoadError(f"no model at {path} (train one with 'drumtx train')")
+    return path
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file (used to identify models and data in results)."""
     digest = hashlib.sha256()
@@ -315,9 +323,7 @@ def load_network(model_dir: str | os.PathLike | None = None):
     ModelLoadError
         The folder or file is missing or unreadable.
     """
-    path = model_path(model_dir)
-    if not path.is_file():
-        raise ModelLoadError(f"no model at {path} (train one with 'drumtx train')")
+    path = existing_model_path(model_dir)
     try:
         return NumpyNetwork(path)
     except UnsupportedModelError:

@@ -168,6 +168,25 @@ def test_jobs_transcribe_a_folder_with_worker_processes(tmp_path):
     ]
 
 
+def test_jobs_with_a_missing_or_broken_model_fail_with_one_line_per_problem(tmp_path):
+    for index in range(2):
+        soundfile.write(tmp_path / f"song{index}.wav", noise_hits(1.0, 44100), 44100)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.keras").write_text("not a model")
+    songs = [str(tmp_path / "song0.wav"), str(tmp_path / "song1.wav")]
+    for model, expected in ((tmp_path / "missing", 1), (broken, 3)):
+        done = subprocess.run(
+            [DRUMTX, "transcribe", *songs, "-o", str(tmp_path / "out"), "--jobs", "2",
+             "--model", str(model)],
+            capture_output=True, text=True, timeout=120,
+        )
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == cli.EXIT_ERROR and "Traceback" not in done.stderr
+        assert len(lines) == expected and "model" in lines[0], lines  # broken: 1 per file + total
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def _finish_or_crash(task):
     """Worker function for the test below: a task named "crash" kills its worker process."""
     file, _ = task
