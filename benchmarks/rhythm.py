@@ -23,7 +23,7 @@ import mir_eval
 import numpy as np
 import pandas as pd
 
-from drumtx import rhythm, runtime, windows
+from drumtx import dataset, rhythm, runtime
 from drumtx.features import SAMPLE_RATE
 from drumtx.inference import predict_activations
 from drumtx.pipeline import BEAT_HEAD, RHYTHM_MODES
@@ -60,13 +60,13 @@ def main() -> None:
     if BEAT_HEAD not in network.output_names:
         raise SystemExit("the model has no beat head")
     modes = args.modes.split(",")
-    manifest = windows.read_manifest(args.data)
+    manifest = dataset.read_manifest(args.data)
     manifest = manifest[manifest["split"].isin(args.splits.split(","))]
     rows = []
     for song in manifest.itertuples():
         reference = pd.read_csv(args.data / "labels" / f"{song.id}.beats.tsv", sep="\t")
-        audio = windows.load_audio_file(args.data / "audio" / f"{song.id}.mix.flac")
-        feats = windows.cached_features(args.data, song.id, "mix").astype(np.float32)
+        audio = dataset.load_audio_file(args.data / "audio" / f"{song.id}.mix.flac")
+        feats = dataset.cached_features(args.data, song.id, "mix").astype(np.float32)
         activations = predict_activations(network, feats)
         for mode in modes:
             start = time.perf_counter()

@@ -32,6 +32,8 @@ RESEARCH_COMMANDS = {
     "tune": ("drumtx.tune", "tune per-class peak picking on a validation set"),
     "evaluate": ("drumtx.evaluate", "score a model against annotated audio"),
 }
+KERAS_COMMANDS = frozenset({"train"})
+"""Research commands that need Keras (the others run the network in NumPy)."""
 
 
 _INTERRUPTED = False
@@ -132,9 +134,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     for name, (module_name, summary) in RESEARCH_COMMANDS.items():
         sub = commands.add_parser(name, help=summary)
-        sub.set_defaults(handler=_research_handler(module_name))
+        sub.set_defaults(handler=_research_handler(module_name, name in KERAS_COMMANDS))
         if command == name:
-            import_tensorflow_quietly()
+            if name in KERAS_COMMANDS:
+                import_tensorflow_quietly()
             import_module(module_name).add_arguments(sub)
     return parser
 
@@ -153,9 +156,10 @@ def import_tensorflow_quietly() -> None:
         import tensorflow  # noqa: F401
 
 
-def _research_handler(module_name: str):
+def _research_handler(module_name: str, needs_keras: bool):
     def handler(args: argparse.Namespace) -> int:
-        import_tensorflow_quietly()
+        if needs_keras:
+            import_tensorflow_quietly()
         return int(import_module(module_name).run(args) or 0)
 
     return handler

@@ -13,7 +13,8 @@ Two kinds of data folders are understood:
 - an annotated audio folder: ``audio/<condition>/*.wav|flac|...`` (or audio files directly in
   ``audio/`` or the folder itself) and annotations with the same stem under
   ``annotations/<set>/`` (or ``annotations/``, or beside the audio): TSV
-  ``onset_s<TAB>label`` (a class name, GM note number or MDB label) or MIDI files.
+  ``onset_s<TAB>label`` (a class name, GM note number or MDB label), the factory's
+  ``<stem>.drums.tsv`` (as ``examples/`` has) or MIDI files.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MATCH_WINDOW_S = 0.05
 """Onset tolerance in seconds (the usual 50 ms)."""
 NOTE_ONSET_TOLERANCE_S = 0.05
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff", ".m4a")
-ANNOTATION_SUFFIXES = (".tsv", ".txt", ".csv", ".mid", ".midi")
+ANNOTATION_SUFFIXES = (".drums.tsv", ".tsv", ".txt", ".csv", ".mid", ".midi")
 PREFERRED_ANNOTATION_SETS = ("mdbpp",)
 ALL_ROW = "all"
 CLASS_SETS = (13, 5, 3)
@@ -296,17 +297,17 @@ class Item:
 
 def factory_items(data_dir: Path, split: str, max_pieces: int | None = None) -> list[Item]:
     """Items of one split of a factory data folder (conditions ``drums`` and ``mix``)."""
-    from drumtx import windows
+    from drumtx import dataset
 
     items = []
-    for piece_id in list(windows.read_manifest(data_dir, split)["id"])[:max_pieces]:
-        hits = windows.read_drum_labels(data_dir / "labels" / f"{piece_id}.drums.tsv")
+    for piece_id in list(dataset.read_manifest(data_dir, split)["id"])[:max_pieces]:
+        hits = dataset.read_drum_labels(data_dir / "labels" / f"{piece_id}.drums.tsv")
         drums = pd.DataFrame({"time_s": hits["onset_s"], "cls": hits["cls"]})
-        notes = windows.read_note_labels(data_dir / "labels" / f"{piece_id}.notes.tsv")
-        for source in windows.SOURCES:
+        notes = dataset.read_note_labels(data_dir / "labels" / f"{piece_id}.notes.tsv")
+        for source in dataset.SOURCES:
             audio = data_dir / "audio" / f"{piece_id}.{source}.flac"
             if audio.exists():
-                feats = windows.cached_features(data_dir, piece_id, source).astype(np.float32)
+                feats = dataset.cached_features(data_dir, piece_id, source).astype(np.float32)
                 pitched = notes if source == "mix" and len(notes) else None  # none in the stem
                 items.append(Item(source, piece_id, audio, drums, pitched, feats))
     return items

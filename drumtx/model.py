@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up 
 
 import keras  # noqa: E402
 
-from drumtx import features, vocab
+from drumtx import features
 from drumtx.errors import ModelLoadError
 from drumtx.runtime import (  # noqa: F401 - model files are named in the runtime, re-exported
     DEFAULT_MODEL_DIR,
@@ -36,6 +36,7 @@ from drumtx.runtime import (  # noqa: F401 - model files are named in the runtim
     model_hash,
     model_path,
 )
+from drumtx.vocab import BEAT_HEAD, HEADS, N_BEAT_OUTPUTS  # noqa: F401 - named here for callers
 
 FRONT_FILTERS = 128
 """Channels of the temporal convolution in front of the LSTMs."""
@@ -45,17 +46,6 @@ LSTM_UNITS = 96
 LSTM_LAYERS = 2
 DROPOUT = 0.1
 
-HEADS: dict[str, int] = {
-    "drum_onsets": vocab.N_DRUM_CLASSES,
-    "drum_velocity": vocab.N_DRUM_CLASSES,
-    "pitch_onsets": vocab.N_PITCHES,
-    "pitch_frames": vocab.N_PITCHES,
-}
-"""Output heads and their widths."""
-
-BEAT_HEAD = "beats"
-N_BEAT_OUTPUTS = 2
-"""Width of the beat head: ``[beat, downbeat]``; a downbeat frame is also a beat frame."""
 
 
 def build_model(

@@ -20,9 +20,7 @@ import numpy as np
 from drumtx import decode, features
 from drumtx.audio import iter_audio_blocks
 from drumtx.transcription import Transcription
-
-BEAT_HEAD = "beats"
-"""The optional beat output of the model (:data:`drumtx.model.BEAT_HEAD`)."""
+from drumtx.vocab import BEAT_HEAD
 
 
 @dataclass

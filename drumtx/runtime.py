@@ -327,7 +327,10 @@ def load_network(model_dir: str | os.PathLike | None = None):
     try:
         return NumpyNetwork(path)
     except UnsupportedModelError:
-        from drumtx.model import load_model
+        from drumtx._stderr import silenced_stderr
+
+        with silenced_stderr():  # TensorFlow's start-up notices
+            from drumtx.model import load_model
 
         return load_model(model_dir)
     except Exception as error:  # noqa: BLE001 - any failure is reported as one line

@@ -294,3 +294,16 @@ ONE_SHOT_NAME_RULES: tuple[tuple[str, int | None], ...] = (
 )
 """One-shot sample file name (sonic-pi-samples, lmms-common drums) -> GM note; first match wins.
 Files matching no rule are unused."""
+
+
+HEADS: dict[str, int] = {
+    "drum_onsets": N_DRUM_CLASSES,
+    "drum_velocity": N_DRUM_CLASSES,
+    "pitch_onsets": N_PITCHES,
+    "pitch_frames": N_PITCHES,
+}
+"""Output heads of the network and their widths (activations per frame)."""
+
+BEAT_HEAD = "beats"
+N_BEAT_OUTPUTS = 2
+"""Width of the optional beat head: ``[beat, downbeat]``; a downbeat frame is also a beat frame."""

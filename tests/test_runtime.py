@@ -1,5 +1,6 @@
 """The NumPy runtime computes what Keras computes, and transcription runs without TensorFlow."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,12 +83,21 @@ def test_missing_or_broken_model_is_a_one_line_error(tmp_path):
     assert "\n" not in str(error.value)
 
 
-def test_transcription_imports_no_deep_learning_framework(tmp_path):
+@pytest.mark.parametrize("command", ["transcribe", "evaluate"])
+def test_transcription_and_evaluation_import_no_deep_learning_framework(tmp_path, command):
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    for name in ("groove.flac", "groove.drums.tsv"):
+        shutil.copy(EXAMPLE.with_name(name), songs / name)
+    arguments = {
+        "transcribe": ["transcribe", str(songs / "groove.flac"), "-o", str(tmp_path),
+                       "--fast-rhythm"],
+        "evaluate": ["evaluate", "--data", str(songs), "--out-csv", str(tmp_path / "s.csv")],
+    }[command]
     script = (
         "import sys\n"
         "from drumtx.cli import main\n"
-        f"code = main(['transcribe', {str(EXAMPLE)!r}, '-o', {str(tmp_path)!r}, "
-        "'--fast-rhythm'])\n"
+        f"code = main({arguments!r})\n"
         "loaded = [m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules]\n"
         "print('loaded:', loaded)\n"
         "sys.exit(code)\n"
@@ -97,4 +107,5 @@ def test_transcription_imports_no_deep_learning_framework(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "loaded: []" in done.stdout
-    assert (tmp_path / "groove.mscx").is_file()
+    written = {"transcribe": "groove.mscx", "evaluate": "s.csv"}[command]
+    assert (tmp_path / written).is_file()
