@@ -105,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     scores, _, per_song = evaluate.evaluate(args.model, args.data, annotation_set="mdbpp")
     print(f"model sha256 {scores['model_sha256'].iloc[0]}")
     print_tables(scores)
-    print("\nper song (5-class all F):")
-    for row in per_song.itertuples():
-        print(
-            f"  {row.condition:10} {row.song:28} F {row.f:.3f} ({row.n_ref} ref, {row.n_est} est)"
+    print("\nper song (5-class all F; per class: true positives/reference/estimated hits):")
+    for (condition, song), table in per_song.groupby(["condition", "song"], sort=False):
+        total = table[table["class"] == evaluate.ALL_ROW].iloc[0]
+        classes = " ".join(
+            f"{row['class']}:{row['tp']:.0f}/{row['n_ref']:.0f}/{row['n_est']:.0f}"
+            for row in table[table["class"] != evaluate.ALL_ROW].to_dict("records")
         )
+        print(f"  {condition:10} {song:28} F {total.f:.3f} ({total.n_ref:.0f} ref, "
+              f"{total.n_est:.0f} est)  {classes}")
     print(f"scoring took {time.perf_counter() - started:.1f} s")
     if args.out_csv:
         scores.to_csv(args.out_csv, index=False, float_format="%.4f")

@@ -386,7 +386,8 @@ def evaluate_items(
     notes : dict of str to Counts
         Pitched-note counts per condition (only where references have notes).
     per_song : pandas.DataFrame
-        The 5-class ``all`` row of every item (columns ``condition``, ``song``, counts, f).
+        The 5-class table of every item (columns ``condition``, ``song``, ``class``, counts,
+        f; the ``all`` row included).
     """
     from drumtx import decode
     from drumtx.audio import load_audio
@@ -406,9 +407,9 @@ def evaluate_items(
             table = score_hits(item.drums, estimate, classes)
             per_condition.setdefault((item.condition, classes), []).append(table)
             if classes == 5:
-                row = table[table["class"] == ALL_ROW].iloc[0]
-                per_song.append(
-                    {"condition": item.condition, "song": item.name, **row.drop("class")}
+                per_song.extend(
+                    {"condition": item.condition, "song": item.name, **row}
+                    for row in table.to_dict("records")
                 )
         if item.notes is not None and len(item.notes):
             estimate_notes = decode.pick_pitched_notes(activations, note_thresholds)
