@@ -455,18 +455,19 @@ def evaluate(
 
     The ``scores`` table carries the model's SHA-256 in a ``model_sha256`` column.
     """
-    from drumtx import decode, runtime
+    from drumtx import runtime
+    from drumtx.pipeline import Transcriber
 
     data_dir = Path(data_dir)
-    directory = Path(model_dir) if model_dir is not None else runtime.DEFAULT_MODEL_DIR
-    network = runtime.load_network(directory)
-    params, note_thresholds = decode.load_decoding(directory / runtime.PEAK_PICKING_FILE)
+    transcriber = Transcriber.load(model_dir)
     if (data_dir / "manifest.csv").exists():
         items = factory_items(data_dir, split, max_pieces)
     else:
         items = folder_items(data_dir, annotation_set)
-    scores, notes, per_song = evaluate_items(items, network, params, note_thresholds)
-    scores["model_sha256"] = runtime.model_hash(directory)
+    scores, notes, per_song = evaluate_items(
+        items, transcriber.model, transcriber.peak_picking, transcriber.note_thresholds
+    )
+    scores["model_sha256"] = runtime.model_hash(transcriber.model_dir)
     return scores, notes, per_song
 
 

@@ -31,6 +31,7 @@ from drumtx.runtime import (  # noqa: F401 - model files are named in the runtim
     MODEL_CARD_FILE,
     MODEL_FILE,
     PEAK_PICKING_FILE,
+    existing_model_path,
     file_sha256,
     first_line,
     model_hash,
@@ -153,9 +154,7 @@ def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:
     ModelLoadError
         The folder or ``model.keras`` is missing or unreadable.
     """
-    path = model_path(model_dir)
-    if not path.is_file():
-        raise ModelLoadError(f"no model at {path} (train one with 'drumtx train')")
+    path = existing_model_path(model_dir)
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - any failure is reported as one line
