@@ -201,7 +201,7 @@ RHYTHM_MODES = ("hybrid", "madmom", "head")
 DEFAULT_RHYTHM = "hybrid"
 """On a 3-minute song the whole command takes 3.3 s against 12.1-12.3 s with ``"madmom"``;
 on held-out factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 %
-(:data:`drumtx.rhythm.TEMPO_HINT_TOLERANCE`)."""
+(:data:`drumtx.rhythm.TEMPO_HINT_TOLERANCE`; the same with the stage-4 model)."""
 
 
 def _rhythm_mode(rhythm: bool | str, fast_rhythm: bool, beat_head: bool) -> str | None:

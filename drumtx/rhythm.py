@@ -551,9 +551,10 @@ beat head's beats (:func:`beats_with_tempo_hint`)."""
 TEMPO_HINT_TOLERANCE = 1.15
 """The beat head's beats are tracked between the excerpt's tempo divided and multiplied by
 this (room for tempo drift, none for octave errors). On 33 held-out factory songs, with the
-20-s excerpt: tempo within 2 % on 81.8 % of songs, beat F 0.739, downbeat F 0.683, against
-72.7 % / 0.705 / 0.666 from the beat head alone and 84.8 % / 0.806 / 0.696 from madmom on the
-whole audio; a tolerance of 1.08 gave 81.8 % / 0.754 / 0.698, a 30-s excerpt the same as 20 s."""
+20-s excerpt and the stage-3 model (`215dffc1…`; the model card has the current figures):
+tempo within 2 % on 81.8 % of songs, beat F 0.739, downbeat F 0.683, against 72.7 % / 0.705
+/ 0.666 from the beat head alone and 84.8 % / 0.806 / 0.696 from madmom on the whole audio;
+a tolerance of 1.08 gave 81.8 % / 0.754 / 0.698, a 30-s excerpt the same as 20 s."""
 
 
 def tempo_hint(samples: np.ndarray, sample_rate: int) -> float | None:
