@@ -1,5 +1,8 @@
 """The network: a small convolutional front end and a bidirectional LSTM trunk with four heads.
 
+The front end is two temporal convolutions over the whole feature vector, optionally plus a
+branch of 2-D convolutions over (frames, bands) (:func:`spectral_branch`) added to their output.
+
 Input: features ``(batch, frames, n_bins)`` from :func:`drumtx.features.compute_features`.
 Outputs (a dict, all sigmoid, all ``(batch, frames, k)``):
 
@@ -46,6 +49,13 @@ LSTM_UNITS = 96
 """Units per direction in each bidirectional LSTM layer."""
 LSTM_LAYERS = 2
 DROPOUT = 0.1
+SPECTRAL_FILTERS = 0
+"""Channels of the first block of the optional 2-D (time x frequency) convolution branch;
+0: no branch (the architecture of the models trained before it existed)."""
+SPECTRAL_KERNEL = (3, 3)
+"""(frames, bands) of each 2-D convolution kernel."""
+SPECTRAL_POOL_BANDS = 3
+"""Bands merged by the max pooling after each 2-D block."""
 
 
 
@@ -56,6 +66,7 @@ def build_model(
     front_filters: int = FRONT_FILTERS,
     dropout: float = DROPOUT,
     beat_head: bool = False,
+    spectral_filters: int = SPECTRAL_FILTERS,
 ) -> keras.Model:
     """Build the (uncompiled) transcription network.
 
@@ -75,6 +86,8 @@ def build_model(
         Add the ``beats`` output (:data:`BEAT_HEAD`, :data:`N_BEAT_OUTPUTS` units). Off by
         default, so that code written for the four-head network (and checkpoints it saved)
         keeps working; training turns it on when the data has beat labels.
+    spectral_filters : int
+        Width of the 2-D convolution branch (:func:`spectral_branch`); 0 leaves it out.
 
     Returns
     -------
@@ -83,13 +96,16 @@ def build_model(
         each ``(batch, frames, k)`` in [0, 1]. Any number of frames is accepted.
     """
     inputs = keras.Input(shape=(None, n_bins), name="features")
-    x = keras.layers.BatchNormalization(name="input_norm")(inputs)
+    normalised = keras.layers.BatchNormalization(name="input_norm")(inputs)
     x = keras.layers.Conv1D(
         front_filters, FRONT_KERNEL_FRAMES, padding="same", activation="relu", name="front_conv1"
-    )(x)
+    )(normalised)
     x = keras.layers.Conv1D(
         front_filters, FRONT_KERNEL_FRAMES, padding="same", activation="relu", name="front_conv2"
     )(x)
+    if spectral_filters:
+        spectral = spectral_branch(normalised, spectral_filters, front_filters)
+        x = keras.layers.Add(name="front_sum")([x, spectral])
     x = keras.layers.Dropout(dropout, name="front_dropout")(x)
     for layer in range(lstm_layers):
         x = keras.layers.Bidirectional(
@@ -105,6 +121,43 @@ def build_model(
             N_BEAT_OUTPUTS, activation="sigmoid", name=BEAT_HEAD
         )(x)
     return keras.Model(inputs, outputs, name="drumtx")
+
+
+def spectral_branch(normalised, filters: int, out_channels: int):
+    """The 2-D convolution branch: local time x frequency patterns of the spectrogram.
+
+    The feature vector (bands, then their flux) is viewed as an image of
+    ``(frames, N_SPECTRAL_BANDS, 2)``; two blocks of two ``SPECTRAL_KERNEL`` convolutions
+    (``filters``, then ``2 * filters`` channels, ReLU) each end in a max pooling over
+    ``SPECTRAL_POOL_BANDS`` bands; the pooled maps are flattened per frame and projected to
+    ``out_channels`` by ``spectral_projection``, whose kernel starts at zero, so a model
+    warm-started from one without the branch computes exactly what it did.
+
+    Parameters
+    ----------
+    normalised : KerasTensor, shape (batch, frames, N_FEATURE_BINS)
+    filters : int
+    out_channels : int
+
+    Returns
+    -------
+    KerasTensor, shape (batch, frames, out_channels)
+    """
+    bands = features.N_SPECTRAL_BANDS
+    x = keras.layers.Reshape((-1, 2, bands), name="spectral_split")(normalised)
+    x = keras.layers.Permute((1, 3, 2), name="spectral_image")(x)
+    for block, width in enumerate((filters, 2 * filters), start=1):
+        for conv in (1, 2):
+            x = keras.layers.Conv2D(
+                width, SPECTRAL_KERNEL, padding="same", activation="relu",
+                name=f"spectral_conv{block}{conv}",
+            )(x)
+        x = keras.layers.MaxPooling2D((1, SPECTRAL_POOL_BANDS), name=f"spectral_pool{block}")(x)
+        bands //= SPECTRAL_POOL_BANDS
+    x = keras.layers.Reshape((-1, bands * 2 * filters), name="spectral_flat")(x)
+    return keras.layers.Dense(
+        out_channels, kernel_initializer="zeros", name="spectral_projection"
+    )(x)
 
 
 def has_beat_head(network: keras.Model) -> bool:

@@ -8,9 +8,10 @@ about 1e-6). Training, tuning of new architectures and anything else stays in Ke
 with a layer this module does not know raises :class:`UnsupportedModelError`, and callers then
 load it with Keras (:func:`drumtx.model.load_model`).
 
-Supported layers: ``InputLayer``, ``BatchNormalization`` (last axis), ``Conv1D`` (``same`` or
-``valid`` padding, stride 1), ``Dropout`` (identity), ``LSTM`` and ``Bidirectional(LSTM)``
-(``concat``, tanh/sigmoid, full sequences) and ``Dense``.
+Supported layers: ``InputLayer``, ``BatchNormalization`` (last axis), ``Conv1D`` and
+``Conv2D`` (``same`` or ``valid`` padding, stride 1), ``MaxPooling2D`` (``valid``, strides
+equal to the pool), ``Reshape``, ``Permute``, ``Add``, ``Dropout`` (identity), ``LSTM`` and
+``Bidirectional(LSTM)`` (``concat``, tanh/sigmoid, full sequences) and ``Dense``.
 """
 
 from __future__ import annotations
@@ -132,6 +133,37 @@ def conv1d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, padding: str) ->
     return out
 
 
+def conv2d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, padding: str) -> np.ndarray:
+    """2-D convolution (Keras ``Conv2D``, channels last, stride and dilation 1).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (batch, rows, columns, in_channels)
+    kernel : numpy.ndarray, shape (kernel_rows, kernel_columns, in_channels, out_channels)
+    bias : numpy.ndarray, shape (out_channels,)
+    padding : {"same", "valid"}
+    """
+    height, width = kernel.shape[:2]
+    if padding == "same":
+        top, left = (height - 1) // 2, (width - 1) // 2
+        x = np.pad(x, ((0, 0), (top, height - 1 - top), (left, width - 1 - left), (0, 0)))
+    n_rows, n_columns = x.shape[1] - height + 1, x.shape[2] - width + 1
+    out = np.broadcast_to(bias, (x.shape[0], n_rows, n_columns, kernel.shape[3])).copy()
+    for row in range(height):
+        for column in range(width):
+            out += x[:, row : row + n_rows, column : column + n_columns] @ kernel[row, column]
+    return out
+
+
+def max_pool2d(x: np.ndarray, pool: tuple[int, int]) -> np.ndarray:
+    """Max pooling of ``(batch, rows, columns, channels)`` over non-overlapping ``pool`` blocks
+    (Keras ``MaxPooling2D`` with ``valid`` padding and strides equal to the pool size)."""
+    batch, rows, columns, channels = x.shape
+    n_rows, n_columns = rows // pool[0], columns // pool[1]
+    x = x[:, : n_rows * pool[0], : n_columns * pool[1]]
+    return x.reshape(batch, n_rows, pool[0], n_columns, pool[1], channels).max(axis=(2, 4))
+
+
 def lstm_sequences(
     x: np.ndarray, kernels: np.ndarray, recurrent: np.ndarray, biases: np.ndarray
 ) -> np.ndarray:
@@ -196,7 +228,7 @@ class NumpyNetwork:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read(CONFIG_MEMBER))["config"]
             weights = h5py.File(io.BytesIO(archive.read(WEIGHTS_MEMBER)), "r")
-        self.layers: list[tuple[str, str, Callable[[np.ndarray], np.ndarray]]] = []
+        self.layers: list[tuple[str, list[str], Callable[..., np.ndarray]]] = []
         used: dict[str, int] = {}
         with weights:
             for layer in config["layers"]:
@@ -212,13 +244,16 @@ class NumpyNetwork:
                 sources = [
                     argument["config"]["keras_history"][0]
                     for node in layer["inbound_nodes"]
-                    for argument in node["args"]
+                    for argument in _flat(node["args"])
                     if isinstance(argument, dict) and "keras_history" in argument.get("config", {})
                 ]
-                if len(sources) != 1:
+                if kind == "Add":
+                    function = _add
+                elif len(sources) == 1:
+                    function = _single_input(_compile(kind, layer["config"], stored))
+                else:
                     raise UnsupportedModelError(f"{layer['name']!r} has {len(sources)} inputs")
-                function = _compile(kind, layer["config"], stored)
-                self.layers.append((layer["name"], sources[0], function))
+                self.layers.append((layer["name"], sources, function))
         self.input_name = config["input_layers"][0]
         outputs = config["output_layers"]
         if isinstance(outputs, dict):
@@ -230,9 +265,28 @@ class NumpyNetwork:
     def predict_on_batch(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs for a batch of feature windows, shape (batch, frames, n_bins)."""
         values = {self.input_name: np.asarray(x, dtype=np.float32)}
-        for name, source, function in self.layers:
-            values[name] = function(values[source])
+        for name, sources, function in self.layers:
+            values[name] = function(*(values[source] for source in sources))
         return {name: values[layer] for name, layer in self.outputs.items()}
+
+
+def _flat(arguments: list) -> list:
+    """A layer call's arguments with nested lists (e.g. ``Add``'s list of inputs) flattened."""
+    flat = []
+    for argument in arguments:
+        flat.extend(_flat(argument) if isinstance(argument, list) else [argument])
+    return flat
+
+
+def _add(*inputs: np.ndarray) -> np.ndarray:
+    return np.sum(inputs, axis=0)
+
+
+def _single_input(function: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
+    def call(*inputs: np.ndarray) -> np.ndarray:
+        return function(inputs[0])
+
+    return call
 
 
 def _vars(stored, *path: str) -> list[np.ndarray]:
@@ -282,6 +336,34 @@ def _compile(kind: str, config: dict, stored) -> Callable[[np.ndarray], np.ndarr
         kernel, bias = _vars(stored)
         act, padding = _activation(config["activation"]), config["padding"]
         return lambda x: act(conv1d(x, kernel, bias, padding))
+    if kind == "Conv2D":
+        if (
+            list(config["strides"]) != [1, 1]
+            or list(config["dilation_rate"]) != [1, 1]
+            or config["padding"] not in ("same", "valid")
+            or config.get("groups", 1) != 1
+            or config.get("data_format", "channels_last") != "channels_last"
+            or not config["use_bias"]
+        ):
+            raise UnsupportedModelError(f"Conv2D options of {config['name']!r}")
+        kernel, bias = _vars(stored)
+        act, padding = _activation(config["activation"]), config["padding"]
+        return lambda x: act(conv2d(x, kernel, bias, padding))
+    if kind == "MaxPooling2D":
+        pool = tuple(config["pool_size"])
+        if (
+            tuple(config["strides"] or pool) != pool
+            or config["padding"] != "valid"
+            or config.get("data_format", "channels_last") != "channels_last"
+        ):
+            raise UnsupportedModelError(f"MaxPooling2D options of {config['name']!r}")
+        return lambda x: max_pool2d(x, pool)
+    if kind == "Reshape":
+        target = tuple(config["target_shape"])
+        return lambda x: x.reshape((x.shape[0], *target))
+    if kind == "Permute":
+        order = (0, *config["dims"])
+        return lambda x: x.transpose(order)
     if kind == "Dense":
         if not config["use_bias"]:
             raise UnsupportedModelError(f"Dense options of {config['name']!r}")

@@ -387,6 +387,7 @@ def fit(
     learning_rate: float = LEARNING_RATE,
     lstm_units: int = model_module.LSTM_UNITS,
     front_filters: int = model_module.FRONT_FILTERS,
+    spectral_filters: int = model_module.SPECTRAL_FILTERS,
     frames: int = windows.TRAIN_FRAMES,
     augment: bool = True,
     validation_split: str = "val",
@@ -419,6 +420,8 @@ def fit(
         Units per direction of the BiLSTMs.
     front_filters : int
         Channels of the convolutional front end.
+    spectral_filters : int
+        Width of the 2-D convolution branch (:func:`drumtx.model.spectral_branch`); 0: none.
     frames : int
         Training crop length in frames.
     augment : bool
@@ -494,7 +497,12 @@ def fit(
         callbacks.append(keras.callbacks.TensorBoard(str(model_dir / "tensorboard")))
 
     total_steps = epochs * len(train_data)
-    architecture = dict(lstm_units=lstm_units, front_filters=front_filters, beat_head=beat_head)
+    architecture = dict(
+        lstm_units=lstm_units,
+        front_filters=front_filters,
+        spectral_filters=spectral_filters,
+        beat_head=beat_head,
+    )
     if distribute is not None:
         with distribute.scope():
             network = model_module.build_model(**architecture)
@@ -616,6 +624,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=LEARNING_RATE, help="initial learning rate")
     parser.add_argument("--lstm-units", type=int, default=model_module.LSTM_UNITS)
     parser.add_argument("--front-filters", type=int, default=model_module.FRONT_FILTERS)
+    parser.add_argument(
+        "--spectral-filters",
+        type=int,
+        default=model_module.SPECTRAL_FILTERS,
+        help="width of the 2-D convolution branch (0: none)",
+    )
     parser.add_argument("--frames", type=int, default=windows.TRAIN_FRAMES, help="crop length")
     parser.add_argument("--no-augment", action="store_true", help="disable augmentation")
     parser.add_argument("--val-split", default="val", help="manifest split for validation")
@@ -646,6 +660,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         lstm_units=args.lstm_units,
         front_filters=args.front_filters,
+        spectral_filters=args.spectral_filters,
         frames=args.frames,
         augment=not args.no_augment,
         validation_split=args.val_split,

@@ -46,6 +46,7 @@ def test_bundled_model_gives_the_keras_activations():
     [
         ({"lstm_units": 5, "front_filters": 7, "lstm_layers": 1}, 4),
         ({"lstm_units": 3, "front_filters": 4, "lstm_layers": 3, "beat_head": True}, 5),
+        ({"lstm_units": 4, "front_filters": 6, "spectral_filters": 3, "beat_head": True}, 5),
     ],
 )
 def test_other_sizes_and_heads_give_the_keras_activations(tmp_path, options, expected_outputs):
@@ -54,6 +55,10 @@ def test_other_sizes_and_heads_give_the_keras_activations(tmp_path, options, exp
     norm = network.get_layer("input_norm")
     rng = np.random.default_rng(3)
     norm.set_weights([rng.uniform(0.5, 2.0, w.shape).astype(np.float32) for w in norm.weights])
+    if options.get("spectral_filters"):  # its projection starts at zero: make the branch count
+        projection = network.get_layer("spectral_projection")
+        projection.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32)
+                                for w in projection.weights])
     model.save_model(network, tmp_path / "m")
     numpy_network = runtime.load_network(tmp_path / "m")
     assert isinstance(numpy_network, runtime.NumpyNetwork)

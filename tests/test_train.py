@@ -89,3 +89,22 @@ def test_warm_start_copies_every_layer_but_the_new_head(tmp_path):
     y["drum_velocity"] = np.zeros((1, 50, 2 * vocab.N_DRUM_CLASSES), np.float32)
     y["beats"] = np.zeros((1, 50, 3), np.float32)
     assert np.isfinite(new.train_on_batch(x, y)).all()
+
+
+def test_a_warm_started_spectral_branch_starts_as_the_model_without_it():
+    old = model.build_model(lstm_units=6, front_filters=8)
+    new = model.build_model(lstm_units=6, front_filters=8, spectral_filters=4)
+    skipped = model.copy_matching_weights(old, new)
+    assert skipped == [
+        "spectral_conv11", "spectral_conv12", "spectral_conv21", "spectral_conv22",
+        "spectral_projection",
+    ]
+    x = np.random.default_rng(0).normal(size=(2, 60, new.input_shape[-1])).astype(np.float32)
+    before, after = old.predict_on_batch(x), new.predict_on_batch(x)
+    for name in before:
+        np.testing.assert_allclose(after[name], before[name], atol=1e-6)
+    # The branch is live: once its projection is non-zero, the outputs move.
+    projection = new.get_layer("spectral_projection")
+    projection.set_weights([np.full(w.shape, 0.05, np.float32) for w in projection.weights])
+    moved = new.predict_on_batch(x)
+    assert np.abs(moved["drum_onsets"] - before["drum_onsets"]).max() > 1e-3
