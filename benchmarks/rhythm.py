@@ -6,11 +6,12 @@ Usage::
                                 [--modes hybrid,head,madmom] [--out-csv FILE]
 
 For every song of the splits (the factory's ``labels/<id>.beats.tsv`` are the reference) and
-every mode of :data:`drumtx.pipeline.RHYTHM_MODES`, the script tracks beats from the mix and
-prints per mode: the share of songs whose tempo is within 2 % (and 4 %) of the true one, the
-share with the right metre, mean beat and downbeat F (mir_eval onset matching, 70 ms), and the
-rhythm stage's seconds per audio-minute (the network's activations are computed once per song
-and not counted).
+every mode of :data:`drumtx.pipeline.RHYTHM_MODES`, the script tracks beats from the mix
+exactly as ``drumtx transcribe`` does (:meth:`drumtx.pipeline.Transcriber.add_rhythm`, with the
+decoded drums) and prints per mode: the share of songs whose tempo is within 2 % (and 4 %)
+of the true one, the share with the right metre, mean beat and downbeat F (mir_eval onset
+matching, 70 ms), and the rhythm stage's seconds per audio-minute (the network's activations
+and the drum decoding are computed once per song and not counted).
 """
 
 from __future__ import annotations
@@ -23,22 +24,11 @@ import mir_eval
 import numpy as np
 import pandas as pd
 
-from drumtx import dataset, rhythm, runtime
-from drumtx.features import SAMPLE_RATE
-from drumtx.inference import predict_activations
-from drumtx.pipeline import BEAT_HEAD, RHYTHM_MODES
+from drumtx import dataset, runtime
+from drumtx.pipeline import BEAT_HEAD, RHYTHM_MODES, Transcriber
 
 BEAT_WINDOW_S = 0.07
 TEMPO_TOLERANCES = (0.02, 0.04)
-
-
-def track(mode: str, activations: dict, audio: np.ndarray):
-    """Beats, tempo and metre of one song in one mode."""
-    if mode == "madmom":
-        return rhythm.analyze(audio, SAMPLE_RATE)
-    if mode == "hybrid":
-        return rhythm.beats_with_tempo_hint(activations[BEAT_HEAD], audio, SAMPLE_RATE)
-    return rhythm.beats_from_beat_activations(activations[BEAT_HEAD])
 
 
 def f_measure(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -56,8 +46,8 @@ def main() -> None:
     parser.add_argument("--out-csv", type=Path, help="write the per-song table")
     args = parser.parse_args()
 
-    network = runtime.load_network(args.model)
-    if BEAT_HEAD not in network.output_names:
+    transcriber = Transcriber.load(args.model)
+    if BEAT_HEAD not in transcriber.model.output_names:
         raise SystemExit("the model has no beat head")
     modes = args.modes.split(",")
     manifest = dataset.read_manifest(args.data)
@@ -67,11 +57,13 @@ def main() -> None:
         reference = pd.read_csv(args.data / "labels" / f"{song.id}.beats.tsv", sep="\t")
         audio = dataset.load_audio_file(args.data / "audio" / f"{song.id}.mix.flac")
         feats = dataset.cached_features(args.data, song.id, "mix").astype(np.float32)
-        activations = predict_activations(network, feats)
+        activations = transcriber.activations_of_features(feats)
+        drums_only = transcriber.decode(activations, song.id, song.seconds)
         for mode in modes:
             start = time.perf_counter()
-            beats, tempo, beats_per_bar = track(mode, activations, audio)
+            tracked = transcriber.add_rhythm(drums_only, activations, audio, rhythm=mode)
             seconds = time.perf_counter() - start
+            beats, tempo, beats_per_bar = tracked.beats, tracked.tempo_bpm, tracked.beats_per_bar
             downbeats = beats.loc[beats["position"] == 1, "time_s"].to_numpy()
             true_downbeats = reference.loc[reference["position"] == 1, "time_s"].to_numpy()
             rows.append({
