@@ -112,46 +112,26 @@ def batch_norm(x: np.ndarray, gamma, beta, mean, variance, epsilon: float) -> np
     return x * scale + (beta - mean * scale)
 
 
-def conv1d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, padding: str) -> np.ndarray:
-    """1-D convolution over frames (Keras ``Conv1D``, stride and dilation 1).
+def convolve(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, padding: str) -> np.ndarray:
+    """Convolution over any number of axes (Keras ``Conv1D`` / ``Conv2D``, channels last,
+    stride and dilation 1): one matrix product per kernel tap.
 
     Parameters
     ----------
-    x : numpy.ndarray, shape (batch, frames, in_channels)
-    kernel : numpy.ndarray, shape (width, in_channels, out_channels)
+    x : numpy.ndarray, shape (batch, *spatial, in_channels)
+        For ``Conv1D`` spatial is (frames,); for ``Conv2D`` (rows, columns).
+    kernel : numpy.ndarray, shape (*kernel_spatial, in_channels, out_channels)
     bias : numpy.ndarray, shape (out_channels,)
     padding : {"same", "valid"}
     """
-    width = kernel.shape[0]
-    if padding == "same":
-        before = (width - 1) // 2
-        x = np.pad(x, ((0, 0), (before, width - 1 - before), (0, 0)))
-    n_out = x.shape[1] - width + 1
-    out = np.broadcast_to(bias, (x.shape[0], n_out, kernel.shape[2])).copy()
-    for tap in range(width):
-        out += x[:, tap : tap + n_out] @ kernel[tap]
-    return out
-
-
-def conv2d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, padding: str) -> np.ndarray:
-    """2-D convolution (Keras ``Conv2D``, channels last, stride and dilation 1).
-
-    Parameters
-    ----------
-    x : numpy.ndarray, shape (batch, rows, columns, in_channels)
-    kernel : numpy.ndarray, shape (kernel_rows, kernel_columns, in_channels, out_channels)
-    bias : numpy.ndarray, shape (out_channels,)
-    padding : {"same", "valid"}
-    """
-    height, width = kernel.shape[:2]
-    if padding == "same":
-        top, left = (height - 1) // 2, (width - 1) // 2
-        x = np.pad(x, ((0, 0), (top, height - 1 - top), (left, width - 1 - left), (0, 0)))
-    n_rows, n_columns = x.shape[1] - height + 1, x.shape[2] - width + 1
-    out = np.broadcast_to(bias, (x.shape[0], n_rows, n_columns, kernel.shape[3])).copy()
-    for row in range(height):
-        for column in range(width):
-            out += x[:, row : row + n_rows, column : column + n_columns] @ kernel[row, column]
+    taps = kernel.shape[:-2]
+    if padding == "same":  # any odd sample of padding goes after, as in Keras
+        x = np.pad(x, [(0, 0), *[((k - 1) // 2, k - 1 - (k - 1) // 2) for k in taps], (0, 0)])
+    sizes = [length - k + 1 for length, k in zip(x.shape[1:-1], taps, strict=True)]
+    out = np.broadcast_to(bias, (x.shape[0], *sizes, kernel.shape[-1])).copy()
+    for tap in np.ndindex(*taps):
+        window = tuple(slice(start, start + size) for start, size in zip(tap, sizes, strict=True))
+        out += x[(slice(None), *window)] @ kernel[tap]
     return out
 
 
@@ -324,31 +304,20 @@ def _compile(kind: str, config: dict, stored) -> Callable[[np.ndarray], np.ndarr
         gamma, beta, mean, variance = _vars(stored)
         epsilon = float(config["epsilon"])
         return lambda x: batch_norm(x, gamma, beta, mean, variance, epsilon)
-    if kind == "Conv1D":
+    if kind in ("Conv1D", "Conv2D"):
+        rank = 1 if kind == "Conv1D" else 2
         if (
-            list(config["strides"]) != [1]
-            or list(config["dilation_rate"]) != [1]
-            or config["padding"] not in ("same", "valid")
-            or config.get("groups", 1) != 1
-            or not config["use_bias"]
-        ):
-            raise UnsupportedModelError(f"Conv1D options of {config['name']!r}")
-        kernel, bias = _vars(stored)
-        act, padding = _activation(config["activation"]), config["padding"]
-        return lambda x: act(conv1d(x, kernel, bias, padding))
-    if kind == "Conv2D":
-        if (
-            list(config["strides"]) != [1, 1]
-            or list(config["dilation_rate"]) != [1, 1]
+            list(config["strides"]) != [1] * rank
+            or list(config["dilation_rate"]) != [1] * rank
             or config["padding"] not in ("same", "valid")
             or config.get("groups", 1) != 1
             or config.get("data_format", "channels_last") != "channels_last"
             or not config["use_bias"]
         ):
-            raise UnsupportedModelError(f"Conv2D options of {config['name']!r}")
+            raise UnsupportedModelError(f"{kind} options of {config['name']!r}")
         kernel, bias = _vars(stored)
         act, padding = _activation(config["activation"]), config["padding"]
-        return lambda x: act(conv2d(x, kernel, bias, padding))
+        return lambda x: act(convolve(x, kernel, bias, padding))
     if kind == "MaxPooling2D":
         pool = tuple(config["pool_size"])
         if (
