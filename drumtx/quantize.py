@@ -34,6 +34,19 @@ SUBDIVISION_PENALTY: dict[int, float] = {
 }
 """Cost (in beats of mean timing error) of choosing a grid: simpler grids win ties."""
 
+SHUFFLE_PENALTY: dict[int, float] = {
+    STRAIGHT: 0.02,
+    EIGHTH_TRIPLETS: 0.0,
+    SIXTEENTH_TRIPLETS: 0.02,
+}
+"""Grid costs in a shuffle: 8th-note triplets are the plain grid, 16ths the exception.
+
+A piece whose beats are not split into compound eighths (:func:`drumtx.rhythm.refine_metre`)
+is a shuffle when its off-beat hits sit on thirds of the beat by the same rule
+(:func:`drumtx.rhythm.triplet_share`). Hits between a 16th and a triplet (a loose swing,
+beats tracked a little off) then read as triplets, as a drummer would write them, rather
+than flipping between grids beat by beat."""
+
 COMPOUND_SUBDIVISIONS = (2,)
 """Grids of an eighth-note beat in compound metres: 16th notes."""
 
@@ -214,17 +227,39 @@ def voice_of(cls: str) -> int:
     return vocab.DRUM_BY_NAME[cls].voice
 
 
-def _choose_subdivision(offsets: np.ndarray, candidates: tuple[int, ...]) -> int:
+def _choose_subdivision(
+    offsets: np.ndarray,
+    candidates: tuple[int, ...],
+    penalties: dict[int, float] = SUBDIVISION_PENALTY,
+) -> int:
     """The grid with the lowest mean rounding error plus its complexity penalty."""
     if not len(offsets):
         return candidates[0]
     best, best_cost = candidates[0], np.inf
     for steps in candidates:
         error = np.mean(np.abs(offsets * steps - np.round(offsets * steps))) / steps
-        cost = error + SUBDIVISION_PENALTY.get(steps, 0.0)
+        cost = error + penalties.get(steps, 0.0)
         if cost < best_cost - 1e-12:
             best, best_cost = steps, cost
     return best
+
+
+def _grid_penalties(offsets: np.ndarray, candidates: tuple[int, ...]) -> dict[int, float]:
+    """The grid costs of a piece: :data:`SHUFFLE_PENALTY` for a shuffle, else the usual ones.
+
+    Parameters
+    ----------
+    offsets : numpy.ndarray
+        Position of every hit from the start of its beat (beats).
+    candidates : tuple of int
+        The grids a beat may take (a shuffle needs :data:`EIGHTH_TRIPLETS` among them).
+    """
+    if EIGHTH_TRIPLETS not in candidates:
+        return SUBDIVISION_PENALTY
+    share, count = rhythm.triplet_share(offsets)
+    if count >= rhythm.MIN_OFFBEAT_HITS and share >= rhythm.TRIPLET_FEEL_SHARE:
+        return SHUFFLE_PENALTY
+    return SUBDIVISION_PENALTY
 
 
 def _simplify(steps: int, used: set[int]) -> tuple[int, dict[int, int]]:
@@ -380,11 +415,12 @@ def quantize(transcription: Transcription, title: str | None = None) -> Quantize
     steps = np.zeros(len(hit_times), dtype=int)
     order = np.argsort(beat_index, kind="stable")
     boundaries = np.flatnonzero(np.diff(beat_index[order])) + 1
+    penalties = _grid_penalties(offsets, candidates)
     for members in np.split(order, boundaries):
         if not len(members):
             continue
         beat = int(beat_index[members[0]])
-        chosen = _choose_subdivision(offsets[members], candidates)
+        chosen = _choose_subdivision(offsets[members], candidates, penalties)
         subdivisions[beat] = chosen
         steps[members] = np.clip(np.round(offsets[members] * chosen), 0, chosen).astype(int)
     # A hit rounded onto the end of its beat moves to the first point of the next beat.

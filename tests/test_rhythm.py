@@ -29,6 +29,12 @@ GROOVES = {
         [("KD", 0, 0), ("SD", 1, 0), ("SD", 2, 0)]
         + [("CHH", beat, step) for beat in range(3) for step in (0, 2)],
     ),
+    "shuffle 4/4": (
+        4,
+        3,
+        [("KD", 0, 0), ("KD", 0, 2), ("KD", 2, 2), ("SD", 1, 0), ("SD", 3, 0)]
+        + [("CHH", beat, step) for beat in range(4) for step in (0, 2)],
+    ),
     "6/8": (
         2,
         3,
@@ -104,6 +110,7 @@ CASES = [
     ("rock 4/4", 93.0, None, (4, 4)),
     ("waltz 3/4", 140.0, None, (3, 4)),
     ("6/8", 66.0, None, (6, 8)),
+    ("shuffle 4/4", 140.0, None, (4, 4)),
     ("rock 4/4", 110.0, 121.0, (4, 4)),
 ]
 
