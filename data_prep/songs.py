@@ -21,7 +21,7 @@ import soundfile as sf
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import PITCH_MAX, PITCH_MIN
 
-from . import amp, augment, band, groove, kits, patterns, sampler, sources, synth
+from . import amp, augment, band, groove, kits, patterns, sampler, sources, synth, voice
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_CODES: dict[str, int] = {"train": 0, "val": 1, "test": 2}
@@ -263,8 +263,9 @@ def make_song(plan: SongPlan) -> dict:
         ``mix`` and ``drums`` (float32 arrays, shape (n_samples,)), ``drum_rows``, ``note_rows``,
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(8)
-    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp = (
+    # New streams go last: the first ones (and so every earlier choice) stay as they were.
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(9)
+    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp, rng_voice = (
         np.random.default_rng(s) for s in streams
     )
     duration = plan.seconds
@@ -344,6 +345,9 @@ def make_song(plan: SongPlan) -> dict:
     if soundfont:
         rest, amps = render_pitched_parts(notes_s, n_samples, soundfont, rng_amp)
         variations.extend(amps)
+        rest, notes_s, sung = add_voice(rest, notes_s, rng_voice)
+        if sung:
+            variations.append(sung)
     drum_rms = float(np.sqrt(np.mean(drums**2))) + 1e-12
     mix_level = float(rng_mix.uniform(*MIX_LEVEL_DB))
     if rest is not None and np.any(rest):
@@ -393,6 +397,26 @@ def make_song(plan: SongPlan) -> dict:
     }
     return {"mix": mix_out, "drums": drums_out, "drum_rows": drum_rows, "note_rows": note_rows,
             "beat_rows": beat_rows, "meta": meta}
+
+
+def add_voice(
+    rest: np.ndarray, notes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Maybe add a sung lead (:mod:`data_prep.voice`) to the rendered pitched parts.
+
+    Returns the parts, the note labels (with the sung notes added) and the voice's
+    description for the manifest (empty when the song has no voice).
+    """
+    setting = voice.draw(rng)
+    if setting is None or not np.any(rest):
+        return rest, notes, ""
+    sung_audio, sung = voice.sing(notes, len(rest), setting, rng)
+    if not np.any(sung_audio):
+        return rest, notes, ""
+    rest_rms = float(np.sqrt(np.mean(rest**2)))
+    rest = rest + sung_audio * np.float32(rest_rms * 10 ** (setting.level_db / 20))
+    notes = np.concatenate([notes, sung])
+    return rest, notes[np.lexsort((notes[:, 2], notes[:, 0]))], setting.describe()
 
 
 def render_pitched_parts(

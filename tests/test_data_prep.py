@@ -419,3 +419,60 @@ def test_songs_send_guitars_and_basses_through_an_amp(monkeypatch):
         assert len(rendered) == 1 + len(descriptions)
     assert descriptions_seen == {"amp(guitar", "amp(bass"}
     assert 0 < amp.P_BASS_AMP < amp.P_GUITAR_AMP < 1
+
+
+def _band_energy(x: np.ndarray, low_hz: float, high_hz: float) -> float:
+    power = np.abs(np.fft.rfft(x)) ** 2
+    frequency = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+    return float(power[(frequency >= low_hz) & (frequency < high_hz)].sum())
+
+
+def test_voice_sings_the_top_line_in_a_singers_range_with_consonants_before_the_vowels(
+    monkeypatch,
+):
+    from data_prep import voice
+
+    monkeypatch.setattr(voice, "P_CONSONANT", 1.0)
+    monkeypatch.setattr(voice, "CONSONANTS", {"s": voice.CONSONANTS["s"]})
+    # A chord (the top note, 64, is in a low voice's range) then a note an octave too high.
+    notes = np.array([[0.5, 1.4, 48, 90, 0], [0.5, 1.4, 60, 90, 0], [0.51, 1.4, 64, 90, 0],
+                      [1.5, 2.4, 72, 100, 0]])
+    setting = voice.Voice(high=False, level_db=0.0, vibrato_hz=5.0, vibrato_cents=0.0)
+    audio, sung = voice.sing(notes, 3 * SAMPLE_RATE, setting, np.random.default_rng(3))
+    again, _ = voice.sing(notes, 3 * SAMPLE_RATE, setting, np.random.default_rng(3))
+    assert audio.dtype == np.float32 and audio.shape == (3 * SAMPLE_RATE,)
+    assert np.array_equal(audio, again)
+    # Only the moved note is new to the labels: 72 sung as 60, labelled as a voice.
+    assert sung.tolist() == [[1.5, 2.4, 60.0, 100.0, float(voice.VOICE_PROGRAM)]]
+
+    def seconds(start, stop):
+        return audio[int(start * SAMPLE_RATE) : int(stop * SAMPLE_RATE)]
+
+    # The first vowel is pitched at E4 (329.6 Hz): its harmonics, not the chord's root.
+    vowel = seconds(0.7, 1.3)
+    f0 = 329.63
+    on_harmonics = sum(_band_energy(vowel, k * f0 - 8, k * f0 + 8) for k in range(1, 6))
+    between = sum(_band_energy(vowel, (k + 0.5) * f0 - 8, (k + 0.5) * f0 + 8) for k in range(5))
+    assert on_harmonics > 100 * between
+    assert _band_energy(vowel, 130.8 - 8, 130.8 + 8) < 1e-3 * on_harmonics
+    # An "s" (noise above 5 kHz) leads into each vowel; silence before the first one.
+    hiss = seconds(1.44, 1.5)
+    assert _band_energy(hiss, 5000, 11000) > 0.5 * _band_energy(hiss, 0, 22050)
+    assert not np.any(seconds(0.0, 0.3))
+    assert not np.any(seconds(2.5, 3.0))  # the last note's release is over
+
+
+def test_songs_add_a_voice_to_the_pitched_parts_and_its_moved_notes_to_the_labels(monkeypatch):
+    from data_prep import voice
+
+    monkeypatch.setattr(voice, "P_VOICE", 1.0)
+    notes = np.array([[0.2, 0.9, 84, 90, 0], [1.0, 1.8, 86, 90, 0], [0.2, 1.8, 40, 90, 33]])
+    rest = np.full(2 * SAMPLE_RATE, 0.01, np.float32)
+    mixed, labels, description = songs.add_voice(rest, notes, np.random.default_rng(0))
+    assert description.startswith("voice(")
+    assert mixed.shape == rest.shape and np.any(mixed != rest)
+    assert len(labels) == 5 and labels[:, 0].tolist() == sorted(labels[:, 0].tolist())
+    assert (labels[:, 4] == voice.VOICE_PROGRAM).sum() == 2
+    monkeypatch.setattr(voice, "P_VOICE", 0.0)
+    unchanged = songs.add_voice(rest, notes, np.random.default_rng(0))
+    assert unchanged[0] is rest and unchanged[1] is notes and unchanged[2] == ""
