@@ -233,8 +233,8 @@ def sing(
         loudness = (velocity / 127.0) ** 0.5
         audio[start : start + length] += loudness * envelope * sound
         if rng.random() < P_CONSONANT:
-            consonant = _consonant(rng)[: start] * loudness
-            consonant *= 10 ** (rng.uniform(*CONSONANT_LEVEL_DB) / 20)
+            consonant = _consonant(rng) * loudness * 10 ** (rng.uniform(*CONSONANT_LEVEL_DB) / 20)
+            consonant = consonant[max(0, len(consonant) - start) :]  # the end leads into the vowel
             audio[start - len(consonant) : start] += consonant
     span = audio[int(line[0, 0] * SAMPLE_RATE) : int(line[-1, 1] * SAMPLE_RATE) + 1]
     audio /= np.sqrt(np.mean(span**2)) + 1e-12
