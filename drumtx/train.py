@@ -26,6 +26,10 @@ Output folder
     ``state.json`` (best score and epoch).
 ``MODEL_DIR/training_log.csv``
     One row per epoch (losses, learning rate, validation F).
+``MODEL_DIR/training_runs.csv``
+    One row per start (the first and every resume): UTC time, first epoch, the data's
+    ``manifest.csv`` SHA-256 and piece counts, seed, learning rate and architecture, so that
+    every epoch of the log can be traced to the data it saw.
 ``MODEL_DIR/checkpoints/worker<i>/``
     Only with ``--strategy multiworker``: the same files for each worker but the chief (worker
     0, or the ``chief`` task if ``TF_CONFIG`` names one), which writes those above. ``--batch``
@@ -81,6 +85,7 @@ MATCH_WINDOW_S = 0.05
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "training_log.csv"
+RUNS_FILE = "training_runs.csv"
 STATE_FILE = "state.json"
 
 
@@ -376,6 +381,31 @@ class EpochTimer(keras.callbacks.Callback):
             logs["lr"] = float(ops.convert_to_numpy(schedule))
 
 
+def record_run(
+    model_dir: Path,
+    data_dir: str | os.PathLike,
+    first_epoch: int,
+    n_train: int,
+    n_val: int,
+    **settings,
+) -> None:
+    """Append one row to ``model_dir/training_runs.csv`` (see the module docstring)."""
+    from datetime import UTC, datetime
+
+    from drumtx.runtime import file_sha256
+
+    row = {
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "first_epoch": first_epoch + 1,
+        "manifest_sha256": file_sha256(Path(data_dir) / "manifest.csv"),
+        "train_pieces": n_train,
+        "val_pieces": n_val,
+        **{key: "" if value is None else value for key, value in settings.items()},
+    }
+    path = model_dir / RUNS_FILE
+    pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
 def fit(
     data_dir: str | os.PathLike,
     model_dir: str | os.PathLike,
@@ -510,6 +540,8 @@ def fit(
     else:
         network = model_module.build_model(**architecture)
         compile_model(network, total_steps, learning_rate)
+    record_run(model_dir, data_dir, train_data.epoch, len(train_pieces), len(val_pieces),
+               seed=seed, learning_rate=learning_rate, init_from=init_from, **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
         skipped = model_module.copy_matching_weights(
             model_module.load_model(init_from), network

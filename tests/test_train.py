@@ -1,9 +1,10 @@
 """Training: losses behave and two steps on a tiny set reduce the loss; runs resume."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from drumtx import model, train, vocab, windows
+from drumtx import model, runtime, train, vocab, windows
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,9 @@ def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
     log = (out / train.LOG_FILE).read_text().splitlines()
     assert len(log) == 3 and log[-1].startswith("1,")
     assert "val_f" in log[0]
+    runs = pd.read_csv(out / train.RUNS_FILE)
+    assert runs["first_epoch"].tolist() == [1, 2]
+    assert set(runs["manifest_sha256"]) == {runtime.file_sha256(toy_data / "manifest.csv")}
 
 
 def test_beat_loss_counts_only_labelled_frames():
