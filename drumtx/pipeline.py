@@ -201,7 +201,7 @@ RHYTHM_MODES = ("hybrid", "madmom", "head")
 DEFAULT_RHYTHM = "hybrid"
 """On a 3-minute song the whole command takes 3.3 s against 12.1-12.3 s with ``"madmom"``;
 on 33 held-out factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 %, and
-its metre right on 97.0 % against 93.9 % (stage-4 model; the model card has the table)."""
+its metre right on 97.0 % against 93.9 % (the model card has the table)."""
 
 
 def _rhythm_mode(rhythm: bool | str, fast_rhythm: bool, beat_head: bool) -> str | None:
