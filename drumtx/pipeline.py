@@ -199,8 +199,9 @@ RHYTHM_MODES = ("hybrid", "madmom", "head")
 """Ways of finding beats (see :meth:`Transcriber.transcribe`)."""
 
 DEFAULT_RHYTHM = "hybrid"
-"""On a 3-minute song the whole command takes 3.3 s against 12.1-12.3 s with ``"madmom"``;
-on 33 held-out factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 %, and
+"""On a 3-minute song the whole command took 3.3 s against 12.1-12.3 s with ``"madmom"``
+(previous default model; the current one adds about 1.3 s of network); on 33 held-out
+factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 %, and
 its metre right on 97.0 % against 93.9 % (the model card has the table)."""
 
 
