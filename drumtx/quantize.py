@@ -43,7 +43,7 @@ SHUFFLE_PENALTY: dict[int, float] = {
 
 A piece whose beats are not split into compound eighths (:func:`drumtx.rhythm.refine_metre`)
 is a shuffle when its off-beat hits sit on thirds of the beat by the same rule
-(:func:`drumtx.rhythm.triplet_share`). Hits between a 16th and a triplet (a loose swing,
+(:func:`drumtx.rhythm.has_triplet_feel`). Hits between a 16th and a triplet (a loose swing,
 beats tracked a little off) then read as triplets, as a drummer would write them, rather
 than flipping between grids beat by beat."""
 
@@ -254,10 +254,7 @@ def _grid_penalties(offsets: np.ndarray, candidates: tuple[int, ...]) -> dict[in
     candidates : tuple of int
         The grids a beat may take (a shuffle needs :data:`EIGHTH_TRIPLETS` among them).
     """
-    if EIGHTH_TRIPLETS not in candidates:
-        return SUBDIVISION_PENALTY
-    share, count = rhythm.triplet_share(offsets)
-    if count >= rhythm.MIN_OFFBEAT_HITS and share >= rhythm.TRIPLET_FEEL_SHARE:
+    if EIGHTH_TRIPLETS in candidates and rhythm.has_triplet_feel(offsets):
         return SHUFFLE_PENALTY
     return SUBDIVISION_PENALTY
 

@@ -197,7 +197,7 @@ def regular_grid(
     return grid, grid_positions
 
 
-def triplet_share(beat_fractions: np.ndarray) -> tuple[float, int]:
+def _triplet_share(beat_fractions: np.ndarray) -> tuple[float, int]:
     """Share of off-beat hits nearer to thirds than to quarters of a beat, and their number.
 
     Parameters
@@ -222,12 +222,25 @@ def triplet_share(beat_fractions: np.ndarray) -> tuple[float, int]:
     return float(np.mean(third_error < quarter_error)), int(len(fraction))
 
 
-def _triplet_share(hit_times: np.ndarray, beat_times: np.ndarray) -> tuple[float, int]:
-    """:func:`triplet_share` of the hits between the first and the last beat."""
-    if len(beat_times) < 2 or not len(hit_times):
-        return 0.0, 0
+def has_triplet_feel(beat_fractions: np.ndarray) -> bool:
+    """Whether at least :data:`MIN_OFFBEAT_HITS` hits are off the beat and at least
+    :data:`TRIPLET_FEEL_SHARE` of them sit nearer to thirds than to quarters of it.
+
+    Parameters
+    ----------
+    beat_fractions : numpy.ndarray
+        Position of each hit within its beat (beats; taken modulo 1).
+    """
+    share, count = _triplet_share(beat_fractions)
+    return count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE
+
+
+def _beat_fractions(hit_times: np.ndarray, beat_times: np.ndarray) -> np.ndarray:
+    """Positions (in beats) of the hits between the first and the last beat."""
+    if len(beat_times) < 2:
+        return np.zeros(0)
     inside = (hit_times >= beat_times[0]) & (hit_times < beat_times[-1])
-    return triplet_share(np.interp(hit_times[inside], beat_times, np.arange(len(beat_times))))
+    return np.interp(hit_times[inside], beat_times, np.arange(len(beat_times)))
 
 
 def split_compound(beats: pd.DataFrame, beats_per_bar: int) -> tuple[pd.DataFrame, int]:
@@ -518,11 +531,11 @@ def refine_metre(
     """
     if drums is None or not len(drums):
         return beats, beats_per_bar
-    hit_times = drums["time_s"].to_numpy(dtype=float)
-    share, count = _triplet_share(hit_times, beats["time_s"].to_numpy())
-    beat_bpm = tempo_from_beats(beats["time_s"].to_numpy())
+    beat_times = beats["time_s"].to_numpy(dtype=float)
+    beat_bpm = tempo_from_beats(beat_times)
     slow_beat = beat_bpm is not None and beat_bpm <= MAX_COMPOUND_BEAT_BPM
-    if slow_beat and count >= MIN_OFFBEAT_HITS and share >= TRIPLET_FEEL_SHARE:
+    fractions = _beat_fractions(drums["time_s"].to_numpy(dtype=float), beat_times)
+    if slow_beat and has_triplet_feel(fractions):
         return split_compound(beats, beats_per_bar)
     if beats_per_bar == 3:
         compound = six_eight_from_three_four(beats, drums)
