@@ -45,15 +45,8 @@ def build_both(out: Path, split: str, minutes: float, seed: int) -> dict[str, Pa
 
 def summed_f(per_song: pd.DataFrame, songs: set[str]) -> float:
     """5-class F of the mixes of ``songs`` (hits summed over them)."""
-    rows = per_song[
-        (per_song["condition"] == MIX_CONDITION)
-        & (per_song["class"] != evaluate.ALL_ROW)
-        & per_song["song"].isin(songs)
-    ]
-    counts = evaluate.Counts(
-        int(rows["tp"].sum()), int(rows["n_ref"].sum()), int(rows["n_est"].sum())
-    )
-    return counts.f_measure
+    rows = per_song[(per_song["condition"] == MIX_CONDITION) & per_song["song"].isin(songs)]
+    return evaluate.Counts.from_table(rows).f_measure
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ import os
 import random
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up logs
@@ -57,6 +58,7 @@ from keras import ops
 
 from drumtx import features, vocab, windows
 from drumtx import model as model_module
+from drumtx.runtime import file_sha256
 
 ONSET_POSITIVE_WEIGHT = 5.0
 PITCH_POSITIVE_WEIGHT = 3.0
@@ -390,10 +392,6 @@ def record_run(
     **settings,
 ) -> None:
     """Append one row to ``model_dir/training_runs.csv`` (see the module docstring)."""
-    from datetime import UTC, datetime
-
-    from drumtx.runtime import file_sha256
-
     row = {
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "first_epoch": first_epoch + 1,
