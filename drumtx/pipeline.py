@@ -200,9 +200,10 @@ RHYTHM_MODES = ("hybrid", "madmom", "head")
 
 DEFAULT_RHYTHM = "hybrid"
 """On a 3-minute song the whole command took 3.3 s against 12.1-12.3 s with ``"madmom"``
-(previous default model; the current one adds about 1.3 s of network); on 33 held-out
-factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 %, and
-its metre right on 97.0 % against 93.9 % (the model card has the table)."""
+(an earlier default model; the current one adds about 1.3 s of network). On 33 held-out
+factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 % for ``"madmom"``
+and ``"head"``, its metre right on 93.9 % as for ``"madmom"`` (the model card has the
+table); it keeps madmom's tempo, which was learnt from real music."""
 
 
 def _rhythm_mode(rhythm: bool | str, fast_rhythm: bool, beat_head: bool) -> str | None:
