@@ -26,7 +26,7 @@ def test_tune_class_picks_the_threshold_between_true_and_false_peaks():
     assert (counts.tp, counts.n_ref, counts.n_est) == (4, 4, 4)
 
 
-def test_tune_activations_tunes_each_class_and_skips_unseen_ones():
+def test_tune_activations_tunes_each_class_and_skips_classes_of_unseen_groups():
     onsets = np.zeros((300, vocab.N_DRUM_CLASSES))
     kd, sd = vocab.CLASS_INDEX["KD"], vocab.CLASS_INDEX["SD"]
     onsets[[50, 150], kd] = 0.9
@@ -35,12 +35,49 @@ def test_tune_activations_tunes_each_class_and_skips_unseen_ones():
     reference = pd.DataFrame({"time_s": [0.5, 1.5, 1.0, 2.0], "cls": ["KD", "KD", "SD", "SD"]})
     grid = tune.parameter_grid(thresholds=(0.2, 0.6), pre_avg_s=(0.0,))
     params, table = tune.tune_activations([{"drum_onsets": onsets}], [reference], grid)
-    assert set(params) == {"KD", "SD"}
+    # side stick has no hits but its group (SD) has: tuned on the group, silent there
+    assert set(params) == {"KD", "SD", "SS"}
     assert params["KD"].threshold == pytest.approx(0.6)
     assert params["SD"].threshold == pytest.approx(0.2)
-    assert table.set_index("class")["f"].tolist() == [1.0, 1.0]
+    assert params["SS"].threshold == pytest.approx(0.6)  # of equals, the highest threshold
+    rows = table.set_index("class")
+    assert rows["tuned_on"].tolist() == ["KD", "SD", "SD"]
+    assert rows["f"].tolist() == [1.0, 1.0, 1.0]
     picked = decode.pick_drum_hits({"drum_onsets": onsets}, params)
     assert len(picked) == 4
+
+
+def _cymbal_case():
+    """Crash hits at 0.5 and 1.5 s; the china/splash fires at 1.0 s (on a ride hit that the
+    ride class misses) at 0.7, and falsely at 2.0 and 2.5 s at 0.4."""
+    onsets = np.zeros((300, vocab.N_DRUM_CLASSES))
+    crash, china = vocab.CLASS_INDEX["CR"], vocab.CLASS_INDEX["CS"]
+    onsets[[50, 150], crash] = 0.9
+    onsets[[100], china] = 0.7
+    onsets[[200, 250], china] = 0.4
+    reference = pd.DataFrame({"time_s": [0.5, 1.5, 1.0], "cls": ["CR", "CR", "RD"]})
+    return onsets, reference
+
+
+def test_a_class_without_hits_is_tuned_on_its_group():
+    onsets, reference = _cymbal_case()
+    grid = tune.parameter_grid(thresholds=(0.2, 0.5, 0.8), pre_avg_s=(0.0,))
+    params, table = tune.tune_activations([{"drum_onsets": onsets}], [reference], grid)
+    # 0.5 keeps the china hit on the ride (counted in CY+RD) and drops the false ones
+    assert params["CS"].threshold == pytest.approx(0.5)
+    row = table.set_index("class").loc["CS"]
+    assert row["tuned_on"] == "CY+RD"
+    assert (row["tp"], row["n_ref"], row["n_est"]) == (3, 3, 3)
+    # the ride bell, never fired, is tuned too: all thresholds tie, the highest is kept
+    assert params["RB"].threshold == pytest.approx(0.8)
+
+
+def test_tune_in_group_merges_hits_of_the_group_within_the_merge_window():
+    activation = _activation(300, [(101, 0.9), (200, 0.9)])
+    fixed = np.array([1.0])  # another member's hit 10 ms before this class's first one
+    grid = tune.parameter_grid(thresholds=(0.5,), pre_avg_s=(0.0,))
+    _, counts = tune.tune_in_group([activation], [fixed], [np.array([1.0])], grid)
+    assert (counts.tp, counts.n_ref, counts.n_est) == (1, 1, 2)  # 1.0 and 1.01 s are one hit
 
 
 def test_tune_notes_picks_the_onset_threshold_that_keeps_true_notes_only():
