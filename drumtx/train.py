@@ -28,8 +28,8 @@ Output folder
     One row per epoch (losses, learning rate, validation F).
 ``MODEL_DIR/training_runs.csv``
     One row per start (the first and every resume): UTC time, first epoch, the data's
-    ``manifest.csv`` SHA-256 and piece counts, seed, learning rate and architecture, so that
-    every epoch of the log can be traced to the data it saw.
+    ``manifest.csv`` SHA-256 and piece counts, seed, learning rate, mix re-balancing and
+    architecture, so that every epoch of the log can be traced to the data it saw.
 ``MODEL_DIR/checkpoints/worker<i>/``
     Only with ``--strategy multiworker``: the same files for each worker but the chief (worker
     0, or the ``chief`` task if ``TF_CONFIG`` names one), which writes those above. ``--batch``
@@ -401,7 +401,10 @@ def record_run(
         **{key: "" if value is None else value for key, value in settings.items()},
     }
     path = model_dir / RUNS_FILE
-    pd.DataFrame([row]).to_csv(path, mode="a", header=not path.exists(), index=False)
+    runs = pd.DataFrame([row])
+    if path.exists():  # earlier rows may lack columns added since: align by name
+        runs = pd.concat([pd.read_csv(path, keep_default_na=False), runs], ignore_index=True)
+    runs.to_csv(path, index=False)
 
 
 def fit(
@@ -424,6 +427,8 @@ def fit(
     patience: int = EARLY_STOPPING_PATIENCE,
     beat_head: bool | None = None,
     init_from: str | os.PathLike | None = None,
+    remix_probability: float = windows.REMIX_PROBABILITY,
+    remix_db_range: tuple[float, float] = windows.REMIX_DB_RANGE,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -466,6 +471,10 @@ def fit(
         Give the model the ``beats`` head; default: when any training piece has beat labels.
     init_from : path-like, optional
         Model folder to warm-start from (matching layers are copied; ignored when resuming).
+    remix_probability : float
+        Probability of re-balancing a mix crop's drums against the rest.
+    remix_db_range : (float, float)
+        Level change (dB) of the rest when re-balancing (positive: quieter drums).
 
     Returns
     -------
@@ -491,6 +500,8 @@ def fit(
         steps_per_epoch,
         seed=seed,
         augment_features=augment,
+        remix_probability=remix_probability,
+        remix_db_range=remix_db_range,
         frames=frames,
         beats=beat_head,
     )
@@ -539,7 +550,9 @@ def fit(
         network = model_module.build_model(**architecture)
         compile_model(network, total_steps, learning_rate)
     record_run(model_dir, data_dir, train_data.epoch, len(train_pieces), len(val_pieces),
-               seed=seed, learning_rate=learning_rate, init_from=init_from, **architecture)
+               seed=seed, learning_rate=learning_rate, init_from=init_from,
+               remix_probability=remix_probability,
+               remix_db=" ".join(f"{value:g}" for value in remix_db_range), **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
         skipped = model_module.copy_matching_weights(
             model_module.load_model(init_from), network
@@ -675,6 +688,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--init-from", metavar="MODEL_DIR", help="warm-start from a trained model's weights"
     )
+    parser.add_argument(
+        "--remix-probability",
+        type=float,
+        default=windows.REMIX_PROBABILITY,
+        help="probability of re-balancing a mix crop's drums against the rest",
+    )
+    parser.add_argument(
+        "--remix-db",
+        type=float,
+        nargs=2,
+        default=windows.REMIX_DB_RANGE,
+        metavar=("LOW", "HIGH"),
+        help="range of the rest's level change in dB when re-balancing (positive: quieter drums)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -699,6 +726,8 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         beat_head={"auto": None, "yes": True, "no": False}[args.beat_head],
         init_from=args.init_from,
+        remix_probability=args.remix_probability,
+        remix_db_range=tuple(args.remix_db),
     )
     return 0
 

@@ -108,7 +108,11 @@ def _random_band_shift(magnitude: np.ndarray, rng: np.random.Generator) -> np.nd
 
 
 def augment(
-    feats: np.ndarray, rng: np.random.Generator, drums: np.ndarray | None = None
+    feats: np.ndarray,
+    rng: np.random.Generator,
+    drums: np.ndarray | None = None,
+    remix_probability: float = REMIX_PROBABILITY,
+    remix_db_range: tuple[float, float] = REMIX_DB_RANGE,
 ) -> np.ndarray:
     """Randomly re-tune the drums, re-balance, re-gain, tilt and add noise to one crop.
 
@@ -123,6 +127,11 @@ def augment(
         Drum-stem features of the same crop when ``feats`` is a mix: the non-drum part is
         estimated in power (``mix**2 - drums**2``) and its level changed by a random amount;
         only the drums are shifted in frequency (pitched targets stay valid).
+    remix_probability : float
+        Probability of re-balancing a mix crop (with ``drums``).
+    remix_db_range : (float, float)
+        Range of the level change (dB) of the non-drum part; positive values make the drums
+        quieter against the rest.
 
     Returns
     -------
@@ -135,8 +144,8 @@ def augment(
         drum_mag = _to_magnitude(drums[:, :N_SPECTRAL].astype(np.float32))
         rest_power = np.maximum(magnitude**2 - drum_mag**2, 0.0)
         rest_gain = 1.0
-        if rng.random() < REMIX_PROBABILITY:
-            rest_gain = 10.0 ** (rng.uniform(*REMIX_DB_RANGE) / 20.0)
+        if rng.random() < remix_probability:
+            rest_gain = 10.0 ** (rng.uniform(*remix_db_range) / 20.0)
         drum_mag = _random_band_shift(drum_mag, rng)
         magnitude = np.sqrt(drum_mag**2 + rest_gain**2 * rest_power)
     tilt_db = rng.uniform(*TILT_DB_RANGE) * np.linspace(-0.5, 0.5, N_SPECTRAL, dtype=np.float32)
@@ -174,6 +183,8 @@ class TrainingWindows(keras.utils.PyDataset):
         Apply :func:`augment` to every crop.
     mix_probability : float
         Probability of a crop coming from the mix rather than the drum stem.
+    remix_probability, remix_db_range
+        Re-balancing of mix crops (see :func:`augment`).
     frames : int
         Crop length in frames.
     fixed_epoch : bool
@@ -199,6 +210,8 @@ class TrainingWindows(keras.utils.PyDataset):
         seed: int = 0,
         augment_features: bool = True,
         mix_probability: float = MIX_PROBABILITY,
+        remix_probability: float = REMIX_PROBABILITY,
+        remix_db_range: tuple[float, float] = REMIX_DB_RANGE,
         frames: int = TRAIN_FRAMES,
         fixed_epoch: bool = False,
         beats: bool = False,
@@ -212,6 +225,8 @@ class TrainingWindows(keras.utils.PyDataset):
         self.seed = seed
         self.augment_features = augment_features
         self.mix_probability = mix_probability
+        self.remix_probability = remix_probability
+        self.remix_db_range = tuple(remix_db_range)
         self.frames = frames
         self.fixed_epoch = fixed_epoch
         self.beats = beats
@@ -253,7 +268,7 @@ class TrainingWindows(keras.utils.PyDataset):
                 drums = (
                     piece.feats["drums"][start:stop] if use_mix and "drums" in piece.feats else None
                 )
-                crop = augment(crop, rng, drums)
+                crop = augment(crop, rng, drums, self.remix_probability, self.remix_db_range)
             x[item, :available] = crop
             for name in OUTPUT_SIZES:
                 if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes

@@ -63,6 +63,20 @@ def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
     runs = pd.read_csv(out / train.RUNS_FILE)
     assert runs["first_epoch"].tolist() == [1, 2]
     assert set(runs["manifest_sha256"]) == {runtime.file_sha256(toy_data / "manifest.csv")}
+    assert runs["remix_probability"].tolist() == [windows.REMIX_PROBABILITY] * 2
+
+
+def test_record_run_aligns_a_new_row_with_an_older_file(tmp_path):
+    (tmp_path / "manifest.csv").write_text("id\n")
+    older = pd.DataFrame([{"started_utc": "2026-01-01T00:00:00+00:00", "first_epoch": 1,
+                           "seed": 3}])
+    older.to_csv(tmp_path / train.RUNS_FILE, index=False)
+    train.record_run(tmp_path, tmp_path, 4, 10, 2, seed=5, remix_probability=0.8)
+    runs = pd.read_csv(tmp_path / train.RUNS_FILE)
+    assert runs["first_epoch"].tolist() == [1, 5]
+    assert runs["seed"].tolist() == [3, 5]
+    assert runs["remix_probability"].isna().tolist() == [True, False]
+    assert runs["train_pieces"].tolist()[1] == 10
 
 
 def test_beat_loss_counts_only_labelled_frames():

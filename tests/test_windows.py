@@ -82,6 +82,25 @@ def test_augment_keeps_shape_and_finite_values():
     assert out.shape == feats.shape and np.isfinite(out).all() and (out >= 0).all()
 
 
+def test_remixing_raises_the_rest_by_the_drawn_level():
+    # a mix whose drums are silent: only the rest, of magnitude 1 in every band
+    n_frames = 50
+    mix = np.zeros((n_frames, features.N_FEATURE_BINS), np.float32)
+    mix[:, : windows.N_SPECTRAL] = np.log10(2.0)
+    drums = np.zeros_like(mix)
+
+    def spectral(level_db, probability=1.0):
+        rng = np.random.default_rng(7)  # the same draws for every level
+        out = windows.augment(mix, rng, drums, probability, (level_db, level_db))
+        return out[:, : windows.N_SPECTRAL]
+
+    unchanged, louder = spectral(0.0), spectral(20.0)
+    # 20 dB more rest: ten times the magnitude, through the same gain, tilt and noise
+    ratio = (10.0 ** louder - 1.0) / (10.0 ** unchanged - 1.0)
+    np.testing.assert_allclose(ratio, 10.0, rtol=0.05)
+    np.testing.assert_array_equal(spectral(20.0, probability=0.0), spectral(0.0, probability=0.0))
+
+
 def test_shift_bands_moves_the_spectrum_and_zero_fills():
     magnitude = np.arange(12, dtype=np.float32).reshape(2, 6)
     np.testing.assert_array_equal(windows.shift_bands(magnitude, 2)[0], [0, 0, 0, 1, 2, 3])
