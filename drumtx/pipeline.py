@@ -202,8 +202,9 @@ DEFAULT_RHYTHM = "hybrid"
 """On a 3-minute song the whole command took 3.3 s against 12.1-12.3 s with ``"madmom"``
 (an earlier default model; the current one adds about 1.3 s of network). On 33 held-out
 factory songs its tempo is within 2 % on 81.8 % of songs against 84.8 % for ``"madmom"``
-and ``"head"``, its metre right on 93.9 % as for ``"madmom"`` (the model card has the
-table); it keeps madmom's tempo, which was learnt from real music."""
+and 87.9 % for ``"head"`` with the current model, its metre right on 93.9 % as for
+``"madmom"`` (the model card has the table); it keeps madmom's tempo, which was learnt from
+real music, while the beat head has only heard rendered songs."""
 
 
 def _rhythm_mode(rhythm: bool | str, fast_rhythm: bool, beat_head: bool) -> str | None:
