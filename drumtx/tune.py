@@ -51,6 +51,31 @@ def parameter_grid(
     ]
 
 
+def _best_on_grid(grid, counts_for) -> tuple:
+    """The first grid point with the highest F, and its counts (``counts_for(point)``)."""
+    best, best_counts = grid[0], None
+    for point in grid:
+        counts = counts_for(point)
+        if best_counts is None or counts.f_measure > best_counts.f_measure:
+            best, best_counts = point, counts
+    return best, best_counts
+
+
+def _peak_times_s(activation: np.ndarray, params: decode.PeakPickingParams) -> np.ndarray:
+    """Times (seconds) of the peaks picked from one class's activation."""
+    return decode.peak_frames(activation, params) / FRAMES_PER_SECOND
+
+
+def _summed_counts(references, estimates, window_s: float) -> Counts:
+    """Hits matched within ``window_s``, summed over pieces (pairs of time arrays)."""
+    counts = Counts()
+    for reference, estimate in zip(references, estimates, strict=True):
+        counts = counts + Counts(
+            match_count(reference, estimate, window_s), len(reference), len(estimate)
+        )
+    return counts
+
+
 def tune_class(
     activations: list[np.ndarray],
     references: list[np.ndarray],
@@ -76,17 +101,14 @@ def tune_class(
     counts : Counts
         Hits summed over pieces for those parameters.
     """
-    best_params, best_counts = grid[0], None
-    for params in grid:
-        counts = Counts()
-        for activation, reference in zip(activations, references, strict=False):
-            estimate = decode.peak_frames(activation, params) / FRAMES_PER_SECOND
-            counts = counts + Counts(
-                match_count(reference, estimate, window_s), len(reference), len(estimate)
-            )
-        if best_counts is None or counts.f_measure > best_counts.f_measure:
-            best_params, best_counts = params, counts
-    return best_params, best_counts
+    pairs = list(zip(activations, references, strict=False))
+    references = [reference for _, reference in pairs]
+
+    def counts_for(params: decode.PeakPickingParams) -> Counts:
+        estimates = [_peak_times_s(activation, params) for activation, _ in pairs]
+        return _summed_counts(references, estimates, window_s)
+
+    return _best_on_grid(grid, counts_for)
 
 
 def tune_in_group(
@@ -121,20 +143,16 @@ def tune_in_group(
     counts : Counts
         The coarse class's hits summed over pieces for them.
     """
-    best_params, best_counts = grid[-1], None
-    for params in reversed(grid):
-        counts = Counts()
-        for activation, fixed, reference in zip(
-            activations, fixed_estimates, group_references, strict=True
-        ):
-            own = decode.peak_frames(activation, params) / FRAMES_PER_SECOND
-            estimate = merge_close(np.concatenate([fixed, own]))
-            counts = counts + Counts(
-                match_count(reference, estimate, window_s), len(reference), len(estimate)
-            )
-        if best_counts is None or counts.f_measure > best_counts.f_measure:
-            best_params, best_counts = params, counts
-    return best_params, best_counts
+    pieces = list(zip(activations, fixed_estimates, strict=True))
+
+    def counts_for(params: decode.PeakPickingParams) -> Counts:
+        estimates = [
+            merge_close(np.concatenate([fixed, _peak_times_s(activation, params)]))
+            for activation, fixed in pieces
+        ]
+        return _summed_counts(group_references, estimates, window_s)
+
+    return _best_on_grid(grid[::-1], counts_for)
 
 
 def tune_activations(
@@ -206,9 +224,7 @@ def _picked_s(
 ) -> np.ndarray:
     """Hit times (seconds) of one class picked with its tuned (or the default) parameters."""
     curve = activations["drum_onsets"][:, vocab.CLASS_INDEX[name]]
-    return decode.peak_frames(curve, params.get(name, decode.DEFAULT_PEAK_PICKING)) / (
-        FRAMES_PER_SECOND
-    )
+    return _peak_times_s(curve, params.get(name, decode.DEFAULT_PEAK_PICKING))
 
 
 def _row(name: str, tuned_on: str, params: decode.PeakPickingParams, counts: Counts) -> dict:
@@ -248,16 +264,20 @@ def tune_notes(
     """
     from drumtx.evaluate import note_counts
 
-    best, best_counts = decode.NoteThresholds(), None
-    for onset, frame in itertools.product(onset_thresholds, frame_thresholds):
-        thresholds = decode.NoteThresholds(float(onset), float(frame))
+    pieces = list(zip(activations, references, strict=True))
+    grid = [
+        decode.NoteThresholds(float(onset), float(frame))
+        for onset, frame in itertools.product(onset_thresholds, frame_thresholds)
+    ]
+
+    def counts_for(thresholds: decode.NoteThresholds) -> Counts:
         counts = Counts()
-        for activation, reference in zip(activations, references, strict=True):
+        for activation, reference in pieces:
             estimate = decode.pick_pitched_notes(activation, thresholds)
             counts = counts + note_counts(reference, estimate)
-        if best_counts is None or counts.f_measure > best_counts.f_measure:
-            best, best_counts = thresholds, counts
-    return best, best_counts
+        return counts
+
+    return _best_on_grid(grid, counts_for)
 
 
 def tune(
