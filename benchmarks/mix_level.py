@@ -14,54 +14,28 @@ prints the 5-class table of the mixes for each. Builds already in ``DIR`` are re
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+from variants import argument_parser, build_variants, mix_table
 
+from data_prep import songs  # on the path once variants is imported
 from drumtx import evaluate, runtime
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the data factory, beside drumtx
-from data_prep import build, songs  # noqa: E402
-
-MIX_CONDITION = "mix"
 QUIET_DRUMS_DB = (-20.0, -8.0)
 """Drums-to-rest RMS level (dB) of the quiet build (the factory draws from
 :data:`data_prep.songs.MIX_LEVEL_DB`)."""
 CONDITIONS = {"factory_level": songs.MIX_LEVEL_DB, "quiet_drums": QUIET_DRUMS_DB}
 
 
-def build_both(out: Path, split: str, minutes: float, seed: int) -> dict[str, Path]:
-    """Render the split at both drum levels; returns the folders by condition."""
-    folders = {}
-    default = songs.MIX_LEVEL_DB
-    try:
-        for name, level_db in CONDITIONS.items():
-            songs.MIX_LEVEL_DB = level_db
-            folders[name] = out / name
-            build.build(split, minutes, seed, folders[name], jobs=1, progress=False)
-    finally:
-        songs.MIX_LEVEL_DB = default
-    return folders
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="folder for the two builds")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--model", help="model folder (default: bundled model)")
-    args = parser.parse_args()
-
-    folders = build_both(args.out, args.split, args.minutes, args.seed)
+    args = argument_parser(__doc__.splitlines()[0]).parse_args()
+    folders = build_variants(
+        args.out, args.split, args.minutes, args.seed, songs, "MIX_LEVEL_DB", CONDITIONS
+    )
     print(f"model sha256 {runtime.model_hash(args.model)}; {args.split}, seed {args.seed}")
     for name, folder in folders.items():
         scores, _, _ = evaluate.evaluate(args.model, folder, args.split)
-        table = scores[(scores["condition"] == MIX_CONDITION) & (scores["classes"] == 5)]
         low, high = CONDITIONS[name]
         print(f"\n{name} (mixes, drums {low:+.0f} to {high:+.0f} dB against the rest, 5 classes)")
-        print(table[["class", "precision", "recall", "f", "n_ref", "n_est"]].to_string(
-            index=False, float_format=lambda value: f"{value:.3f}"))
+        print(mix_table(scores))
 
 
 if __name__ == "__main__":
