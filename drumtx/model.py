@@ -13,6 +13,10 @@ Outputs (a dict, all sigmoid, all ``(batch, frames, k)``):
 - ``beats`` (2, optional, see :data:`BEAT_HEAD`): column 0 a beat (any beat, downbeats
   included) is at this frame, column 1 a downbeat (the first beat of a bar) is.
 
+While training, a network may also have the linear ``drum_stem`` head (:data:`STEM_HEAD`,
+``N_SPECTRAL_BANDS`` wide): the drum stem's spectral features, estimated from the trunk, so
+that on mix crops the trunk learns to separate the drums. :func:`save_model` leaves it out.
+
 Models trained before the beat head existed have no ``beats`` output; everything that uses
 the model checks for it (:func:`has_beat_head`) and falls back to tracking beats otherwise.
 The model is pure Keras 3 (no backend-specific code), so it loads under any backend.
@@ -40,7 +44,12 @@ from drumtx.runtime import (  # noqa: F401 - model files are named in the runtim
     model_hash,
     model_path,
 )
-from drumtx.vocab import BEAT_HEAD, HEADS, N_BEAT_OUTPUTS  # noqa: F401 - named here for callers
+from drumtx.vocab import (  # noqa: F401 - named here for callers
+    BEAT_HEAD,
+    HEADS,
+    N_BEAT_OUTPUTS,
+    STEM_HEAD,
+)
 
 FRONT_FILTERS = 128
 """Channels of the temporal convolution in front of the LSTMs."""
@@ -67,6 +76,7 @@ def build_model(
     dropout: float = DROPOUT,
     beat_head: bool = False,
     spectral_filters: int = SPECTRAL_FILTERS,
+    stem_head: bool = False,
 ) -> keras.Model:
     """Build the (uncompiled) transcription network.
 
@@ -88,6 +98,9 @@ def build_model(
         keeps working; training turns it on when the data has beat labels.
     spectral_filters : int
         Width of the 2-D convolution branch (:func:`spectral_branch`); 0 leaves it out.
+    stem_head : bool
+        Add the training-only ``drum_stem`` output (:data:`STEM_HEAD`, linear,
+        ``N_SPECTRAL_BANDS`` wide).
 
     Returns
     -------
@@ -120,6 +133,8 @@ def build_model(
         outputs[BEAT_HEAD] = keras.layers.Dense(
             N_BEAT_OUTPUTS, activation="sigmoid", name=BEAT_HEAD
         )(x)
+    if stem_head:
+        outputs[STEM_HEAD] = keras.layers.Dense(features.N_SPECTRAL_BANDS, name=STEM_HEAD)(x)
     return keras.Model(inputs, outputs, name="drumtx")
 
 
@@ -158,6 +173,19 @@ def spectral_branch(normalised, filters: int, out_channels: int):
     return keras.layers.Dense(
         out_channels, kernel_initializer="zeros", name="spectral_projection"
     )(x)
+
+
+def inference_network(network: keras.Model) -> keras.Model:
+    """``network`` without its training-only outputs (:data:`STEM_HEAD`); itself if it has none.
+
+    The result shares the layers (and so the weights) of ``network``.
+    """
+    if STEM_HEAD not in network.output_names:
+        return network
+    outputs = {
+        name: network.get_layer(name).output for name in network.output_names if name != STEM_HEAD
+    }
+    return keras.Model(network.inputs, outputs, name=network.name)
 
 
 def has_beat_head(network: keras.Model) -> bool:
@@ -217,6 +245,8 @@ def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:
 def save_model(model: keras.Model, model_dir: str | os.PathLike) -> Path:
     """Save the weights of ``model`` as a fresh, uncompiled ``model.keras`` (no optimizer state).
 
+    Training-only outputs are left out (:func:`inference_network`).
+
     Returns
     -------
     pathlib.Path
@@ -224,6 +254,7 @@ def save_model(model: keras.Model, model_dir: str | os.PathLike) -> Path:
     """
     path = model_path(model_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    model = inference_network(model)
     clean = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state
     clean.set_weights(model.get_weights())
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.keras")

@@ -11,6 +11,10 @@ Losses
   (positives weighted by :data:`BEAT_POSITIVE_WEIGHT`), counted only on frames of pieces with
   beat labels (the target's third column is that mask), with the modest weight
   :data:`LOSS_WEIGHTS` ``["beats"]``.
+- ``drum_stem`` (only with ``--stem-loss-weight W > 0``, a training-only head): mean absolute
+  error between the estimated and the true spectral features of the crop's drums alone, where
+  they are known (the target's last column is that mask), weighted by ``W``. On mix crops this
+  asks the trunk to separate the drums from the rest; saved models leave the head out.
 
 Warm start: ``--init-from MODEL_DIR`` copies every layer of a trained model whose name and
 shapes match (:func:`drumtx.model.copy_matching_weights`) into the new network before the first
@@ -70,6 +74,8 @@ LOSS_WEIGHTS: dict[str, float] = {
     "beats": 0.5,
 }
 BEAT_POSITIVE_WEIGHT = 5.0
+STEM_LOSS_WEIGHT = 0.0
+"""Default weight of the ``drum_stem`` loss; 0: the network has no stem head."""
 BEAT_MATCH_WINDOW_S = 0.07
 """Beat matching tolerance for the validation beat F (seconds, the usual 70 ms)."""
 LEARNING_RATE = 1e-3
@@ -140,12 +146,27 @@ def beat_loss(y_true, y_pred):
     return loss * mask / ops.maximum(ops.mean(mask), keras.config.epsilon())
 
 
+@keras.saving.register_keras_serializable(package="drumtx")
+def stem_loss(y_true, y_pred):
+    """Mean absolute error of the drum-stem features where the stem is known.
+
+    ``y_true`` is ``(batch, frames, N_SPECTRAL_BANDS + 1)``: the drums' spectral features, then
+    the mask. Returns shape (batch, frames): the mean over bands times the mask, divided by the
+    batch's masked share of frames (all zero when no crop has a known stem).
+    """
+    n_bands = features.N_SPECTRAL_BANDS
+    mask = y_true[..., n_bands]
+    loss = ops.mean(ops.abs(y_true[..., :n_bands] - y_pred), axis=-1)
+    return loss * mask / ops.maximum(ops.mean(mask), keras.config.epsilon())
+
+
 LOSSES = {
     "drum_onsets": onset_loss,
     "drum_velocity": masked_velocity_loss,
     "pitch_onsets": pitch_loss,
     "pitch_frames": pitch_loss,
     "beats": beat_loss,
+    model_module.STEM_HEAD: stem_loss,
 }
 
 
@@ -157,21 +178,26 @@ def set_seeds(seed: int) -> None:
 
 
 def compile_model(
-    model: keras.Model, total_steps: int, learning_rate: float = LEARNING_RATE
+    model: keras.Model,
+    total_steps: int,
+    learning_rate: float = LEARNING_RATE,
+    stem_loss_weight: float = STEM_LOSS_WEIGHT,
 ) -> None:
     """Compile with Adam on a cosine-decay schedule, the losses and :data:`LOSS_WEIGHTS`.
 
     Only the losses of the model's own outputs are used (a model without the beat head has no
-    ``beats`` loss).
+    ``beats`` loss); the ``drum_stem`` loss, when the model has that head, is weighted by
+    ``stem_loss_weight``.
     """
     names = set(model.output_names)
+    weights = {**LOSS_WEIGHTS, model_module.STEM_HEAD: stem_loss_weight}
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=max(1, total_steps), alpha=FINAL_LEARNING_RATE_FRACTION
     )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule, clipnorm=CLIP_NORM),
         loss={name: loss for name, loss in LOSSES.items() if name in names},
-        loss_weights={name: weight for name, weight in LOSS_WEIGHTS.items() if name in names},
+        loss_weights={name: weight for name, weight in weights.items() if name in names},
         jit_compile=False,
     )
 
@@ -429,6 +455,7 @@ def fit(
     init_from: str | os.PathLike | None = None,
     remix_probability: float = windows.REMIX_PROBABILITY,
     remix_db_range: tuple[float, float] = windows.REMIX_DB_RANGE,
+    stem_loss_weight: float = STEM_LOSS_WEIGHT,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -475,6 +502,9 @@ def fit(
         Probability of re-balancing a mix crop's drums against the rest.
     remix_db_range : (float, float)
         Level change (dB) of the rest when re-balancing (positive: quieter drums).
+    stem_loss_weight : float
+        Weight of the auxiliary drum-stem loss; above 0 the network is trained with the
+        ``drum_stem`` head (left out of the saved model).
 
     Returns
     -------
@@ -504,6 +534,7 @@ def fit(
         remix_db_range=remix_db_range,
         frames=frames,
         beats=beat_head,
+        stem_targets=stem_loss_weight > 0,
     )
     state_path = model_dir / CHECKPOINT_DIR / STATE_FILE
     if state_path.exists():  # resuming: draw new crops, not those of the first epochs again
@@ -521,6 +552,7 @@ def fit(
             frames=windows.SEGMENT_FRAMES,
             fixed_epoch=True,
             beats=beat_head,
+            stem_targets=stem_loss_weight > 0,
         )
         callbacks.append(ValidationF(val_pieces))
         monitor, mode = "val_f", "max"
@@ -542,17 +574,21 @@ def fit(
         spectral_filters=spectral_filters,
         beat_head=beat_head,
     )
+    def build_and_compile() -> keras.Model:
+        network = model_module.build_model(**architecture, stem_head=stem_loss_weight > 0)
+        compile_model(network, total_steps, learning_rate, stem_loss_weight)
+        return network
+
     if distribute is not None:
         with distribute.scope():
-            network = model_module.build_model(**architecture)
-            compile_model(network, total_steps, learning_rate)
+            network = build_and_compile()
     else:
-        network = model_module.build_model(**architecture)
-        compile_model(network, total_steps, learning_rate)
+        network = build_and_compile()
     record_run(model_dir, data_dir, train_data.epoch, len(train_pieces), len(val_pieces),
                seed=seed, learning_rate=learning_rate, init_from=init_from,
                remix_probability=remix_probability,
-               remix_db=" ".join(f"{value:g}" for value in remix_db_range), **architecture)
+               remix_db=" ".join(f"{value:g}" for value in remix_db_range),
+               stem_loss_weight=stem_loss_weight, **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
         skipped = model_module.copy_matching_weights(
             model_module.load_model(init_from), network
@@ -702,6 +738,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar=("LOW", "HIGH"),
         help="range of the rest's level change in dB when re-balancing (positive: quieter drums)",
     )
+    parser.add_argument(
+        "--stem-loss-weight",
+        type=float,
+        default=STEM_LOSS_WEIGHT,
+        help="weight of the auxiliary drum-stem estimation loss (0: no stem head)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -728,6 +770,7 @@ def run(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         remix_probability=args.remix_probability,
         remix_db_range=tuple(args.remix_db),
+        stem_loss_weight=args.stem_loss_weight,
     )
     return 0
 

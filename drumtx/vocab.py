@@ -307,3 +307,7 @@ HEADS: dict[str, int] = {
 BEAT_HEAD = "beats"
 N_BEAT_OUTPUTS = 2
 """Width of the optional beat head: ``[beat, downbeat]``; a downbeat frame is also a beat frame."""
+
+STEM_HEAD = "drum_stem"
+"""The optional training-only head: the drum stem's spectral features estimated from the input
+(an auxiliary separation task on mix crops). Saved models leave it out."""

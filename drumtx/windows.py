@@ -42,7 +42,7 @@ from drumtx.inference import (  # noqa: F401 - the windowing API lives here for 
     stitch,
     window_starts,
 )
-from drumtx.vocab import BEAT_HEAD, HEADS, N_BEAT_OUTPUTS  # noqa: F401
+from drumtx.vocab import BEAT_HEAD, HEADS, N_BEAT_OUTPUTS, STEM_HEAD  # noqa: F401
 
 TRAIN_FRAMES = 800
 """Default training crop length in frames (8 s). One length per training run: Keras fixes the
@@ -83,8 +83,12 @@ def _to_magnitude(spectral: np.ndarray) -> np.ndarray:
     return np.power(10.0, spectral, dtype=np.float32) - 1.0
 
 
+def _to_spectral(magnitude: np.ndarray) -> np.ndarray:
+    return np.log10(1.0 + np.maximum(magnitude, 0.0)).astype(np.float32)
+
+
 def _to_features(magnitude: np.ndarray) -> np.ndarray:
-    spectral = np.log10(1.0 + np.maximum(magnitude, 0.0)).astype(np.float32)
+    spectral = _to_spectral(magnitude)
     return np.concatenate([spectral, features.positive_flux(spectral)], axis=1)
 
 
@@ -113,7 +117,8 @@ def augment(
     drums: np.ndarray | None = None,
     remix_probability: float = REMIX_PROBABILITY,
     remix_db_range: tuple[float, float] = REMIX_DB_RANGE,
-) -> np.ndarray:
+    return_drum_stem: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Randomly re-tune the drums, re-balance, re-gain, tilt and add noise to one crop.
 
     Works on the filtered magnitude ``10 ** spectral - 1`` and recomputes the flux half.
@@ -132,14 +137,22 @@ def augment(
     remix_db_range : (float, float)
         Range of the level change (dB) of the non-drum part; positive values make the drums
         quieter against the rest.
+    return_drum_stem : bool
+        Also return the spectral half of the drums alone after the same changes (re-tuning,
+        gain and tilt; no noise): the target of the ``drum_stem`` head. Without ``drums``
+        the crop is taken to be a drum stem.
 
     Returns
     -------
     numpy.ndarray, shape (frames, N_FEATURE_BINS), float32
+        The augmented features.
+    numpy.ndarray, shape (frames, N_SPECTRAL_BANDS), float32
+        Only with ``return_drum_stem``: the drums' spectral features.
     """
     magnitude = _to_magnitude(feats[:, :N_SPECTRAL].astype(np.float32))
     if drums is None:
         magnitude = _random_band_shift(magnitude, rng)
+        drum_mag = magnitude
     else:
         drum_mag = _to_magnitude(drums[:, :N_SPECTRAL].astype(np.float32))
         rest_power = np.maximum(magnitude**2 - drum_mag**2, 0.0)
@@ -150,12 +163,15 @@ def augment(
         magnitude = np.sqrt(drum_mag**2 + rest_gain**2 * rest_power)
     tilt_db = rng.uniform(*TILT_DB_RANGE) * np.linspace(-0.5, 0.5, N_SPECTRAL, dtype=np.float32)
     gain_db = rng.uniform(*GAIN_DB_RANGE) + tilt_db
-    magnitude = magnitude * (10.0 ** (gain_db / 20.0))[None, :]
+    gain = (10.0 ** (gain_db / 20.0))[None, :]
+    magnitude = magnitude * gain
     if rng.random() < NOISE_PROBABILITY:
         level = rng.uniform(*NOISE_LEVEL_RANGE) * float(magnitude.mean() + 1e-6)
         magnitude = magnitude + level * np.abs(rng.standard_normal(magnitude.shape)).astype(
             np.float32
         )
+    if return_drum_stem:
+        return _to_features(magnitude), _to_spectral(drum_mag * gain)
     return _to_features(magnitude)
 
 
@@ -191,6 +207,8 @@ class TrainingWindows(keras.utils.PyDataset):
         Draw the same batches every epoch (validation).
     beats : bool
         Also yield ``beats`` targets (for a model with the beat head).
+    stem_targets : bool
+        Also yield ``drum_stem`` targets (for a model with the training-only stem head).
 
     Notes
     -----
@@ -199,7 +217,10 @@ class TrainingWindows(keras.utils.PyDataset):
     (velocity targets then the onset mask), ``pitch_onsets`` and ``pitch_frames``
     ``(batch, frames, 88)``; with ``beats``, ``beats`` ``(batch, frames, 3)``: beat and
     downbeat targets, then the label mask (1 on real frames of pieces with beat labels, 0 on
-    padding and on pieces without them).
+    padding and on pieces without them); with ``stem_targets``, ``drum_stem``
+    ``(batch, frames, N_SPECTRAL_BANDS + 1)``: the spectral features of the crop's drums alone
+    (after the same augmentation, without noise), then the mask (1 on real frames of crops
+    whose drums are known: drum-stem crops and mix crops of pieces with a stem).
     """
 
     def __init__(
@@ -215,6 +236,7 @@ class TrainingWindows(keras.utils.PyDataset):
         frames: int = TRAIN_FRAMES,
         fixed_epoch: bool = False,
         beats: bool = False,
+        stem_targets: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -230,6 +252,7 @@ class TrainingWindows(keras.utils.PyDataset):
         self.frames = frames
         self.fixed_epoch = fixed_epoch
         self.beats = beats
+        self.stem_targets = stem_targets
         lengths = np.array([piece.n_frames for piece in pieces], dtype=np.float64)
         self.weights = lengths / lengths.sum()
         if steps_per_epoch is None:
@@ -254,6 +277,7 @@ class TrainingWindows(keras.utils.PyDataset):
         }
         mask = np.zeros((self.batch_size, frames, vocab.N_DRUM_CLASSES), dtype=np.float32)
         beats = np.zeros((self.batch_size, frames, N_BEAT_OUTPUTS + 1), dtype=np.float32)
+        stem = np.zeros((self.batch_size, frames, N_SPECTRAL + 1), dtype=np.float32)
         for item in range(self.batch_size):
             piece = self.pieces[rng.choice(len(self.pieces), p=self.weights)]
             available = min(frames, piece.n_frames)
@@ -264,12 +288,19 @@ class TrainingWindows(keras.utils.PyDataset):
             )
             source = "mix" if use_mix else "drums"
             crop = piece.feats[source][start:stop]
+            drums = piece.feats["drums"][start:stop] if "drums" in piece.feats else None
             if self.augment_features:
-                drums = (
-                    piece.feats["drums"][start:stop] if use_mix and "drums" in piece.feats else None
+                crop, drum_spectral = augment(
+                    crop, rng, drums if use_mix else None, self.remix_probability,
+                    self.remix_db_range, return_drum_stem=True,
                 )
-                crop = augment(crop, rng, drums, self.remix_probability, self.remix_db_range)
+                drums = drum_spectral if drums is not None else None
+            elif drums is not None:
+                drums = drums[:, :N_SPECTRAL]
             x[item, :available] = crop
+            if self.stem_targets and drums is not None:
+                stem[item, :available, :N_SPECTRAL] = drums
+                stem[item, :available, N_SPECTRAL] = 1.0
             for name in OUTPUT_SIZES:
                 if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes
                     y[name][item, :available] = piece.targets[name][start:stop]
@@ -282,4 +313,6 @@ class TrainingWindows(keras.utils.PyDataset):
         y["drum_velocity"] = np.concatenate([y["drum_velocity"], mask], axis=-1)
         if self.beats:
             y[BEAT_HEAD] = beats
+        if self.stem_targets:
+            y[STEM_HEAD] = stem
         return x, y

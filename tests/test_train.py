@@ -126,3 +126,34 @@ def test_a_warm_started_spectral_branch_starts_as_the_model_without_it():
     projection.set_weights([np.full(w.shape, 0.05, np.float32) for w in projection.weights])
     moved = new.predict_on_batch(x)
     assert np.abs(moved["drum_onsets"] - before["drum_onsets"]).max() > 1e-3
+
+
+def test_stem_loss_is_the_masked_mean_absolute_error():
+    n_bands = windows.N_SPECTRAL
+    target = np.zeros((2, 3, n_bands + 1), np.float32)
+    target[0, :, :n_bands], target[0, :, n_bands] = 0.5, 1.0  # the second crop has no stem
+    prediction = np.full((2, 3, n_bands), 0.2, np.float32)
+    loss = np.asarray(train.stem_loss(target, prediction))
+    # 0.3 per labelled frame, divided by the labelled share of the batch's frames (1/2)
+    np.testing.assert_allclose(loss, [[0.6] * 3, [0.0] * 3], rtol=1e-6)
+
+
+def test_a_stem_head_trains_and_is_left_out_of_the_saved_model(toy_data, tmp_path):
+    train.set_seeds(0)
+    pieces = windows.load_split(toy_data, "train")
+    batches = windows.TrainingWindows(
+        pieces, batch_size=4, steps_per_epoch=1, frames=300, stem_targets=True
+    )
+    network = model.build_model(lstm_units=16, front_filters=16, stem_head=True)
+    train.compile_model(network, total_steps=10, learning_rate=3e-3, stem_loss_weight=1.0)
+    x, y = batches[0]
+    first = network.train_on_batch(x, y, return_dict=True)
+    network.train_on_batch(x, y)
+    after = network.test_on_batch(x, y, return_dict=True)
+    assert after["drum_stem_loss"] < first["drum_stem_loss"] and after["loss"] < first["loss"]
+    model.save_model(network, tmp_path / "m")
+    loaded = model.load_model(tmp_path / "m")
+    assert sorted(loaded.output_names) == sorted(vocab.HEADS)
+    expected, got = network.predict_on_batch(x), loaded.predict_on_batch(x)
+    for name in vocab.HEADS:
+        np.testing.assert_allclose(got[name], expected[name], atol=1e-6)

@@ -176,3 +176,48 @@ def test_beat_targets_are_masked_for_pieces_without_beat_labels(tmp_path):
         if labelled.any():
             assert y["beats"][item, labelled, 0].max() == 1.0
     assert "beats" not in windows.TrainingWindows(pieces, batch_size=2, frames=100)[0][1]
+
+
+def test_drum_stem_target_follows_the_drums_through_augmentation(monkeypatch):
+    monkeypatch.setattr(windows, "NOISE_PROBABILITY", 0.0)
+    rng = np.random.default_rng(3)
+    drums = features.compute_features(rng.standard_normal(features.SAMPLE_RATE).astype(np.float32))
+    # a mix that is the drums alone: the target is exactly the augmented crop's spectral half
+    out, stem = windows.augment(drums, np.random.default_rng(1), drums, return_drum_stem=True)
+    assert stem.shape == (len(drums), windows.N_SPECTRAL)
+    np.testing.assert_allclose(stem, out[:, : windows.N_SPECTRAL], atol=1e-5)
+    # with a rest under it, the mix is louder than the drums in every bin, the target is not
+    mix = drums.copy()
+    mix[:, : windows.N_SPECTRAL] += 0.3
+    out, stem = windows.augment(mix, np.random.default_rng(1), drums, return_drum_stem=True)
+    assert (out[:, : windows.N_SPECTRAL] > stem + 1e-4).all()
+    # the same draws as without the target: the training crops do not change
+    plain = windows.augment(mix, np.random.default_rng(1), drums)
+    np.testing.assert_array_equal(plain, out)
+
+
+@pytest.mark.parametrize("augment_features", [False, True])
+def test_drum_stem_targets_are_the_drums_and_masked_on_padding(tmp_path, augment_features):
+    from drumtx.train import make_toy_data
+
+    data = make_toy_data(tmp_path / "toy", {"train": 1}, seconds=2.0)
+    pieces = windows.load_split(data, "train")
+    n_frames = pieces[0].n_frames
+    batches = windows.TrainingWindows(
+        pieces, batch_size=4, steps_per_epoch=1, frames=n_frames + 20, mix_probability=0.5,
+        augment_features=augment_features, stem_targets=True, seed=2,
+    )
+    x, y = batches[0]
+    stem = y[windows.STEM_HEAD]
+    assert stem.shape == (4, n_frames + 20, windows.N_SPECTRAL + 1)
+    np.testing.assert_array_equal(stem[:, :n_frames, -1], 1.0)
+    np.testing.assert_array_equal(stem[:, n_frames:], 0.0)
+    drums = pieces[0].feats["drums"][:, : windows.N_SPECTRAL].astype(np.float32)
+    is_stem_crop = [
+        np.allclose(x[item, :n_frames, : windows.N_SPECTRAL], stem[item, :n_frames, :-1], atol=1e-5)
+        for item in range(4)
+    ]
+    assert any(is_stem_crop) and not all(is_stem_crop)  # both sources drawn
+    if not augment_features:
+        for item in range(4):
+            np.testing.assert_array_equal(stem[item, :n_frames, :-1], drums)
