@@ -185,7 +185,7 @@ def inference_network(network: keras.Model) -> keras.Model:
     outputs = {
         name: network.get_layer(name).output for name in network.output_names if name != STEM_HEAD
     }
-    return keras.Model(network.inputs, outputs, name=network.name)
+    return keras.Model(network.input, outputs, name=network.name)
 
 
 def has_beat_head(network: keras.Model) -> bool:
