@@ -456,6 +456,7 @@ def fit(
     remix_probability: float = windows.REMIX_PROBABILITY,
     remix_db_range: tuple[float, float] = windows.REMIX_DB_RANGE,
     stem_loss_weight: float = STEM_LOSS_WEIGHT,
+    rest_reverb_probability: float = windows.REST_REVERB_PROBABILITY,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -505,6 +506,9 @@ def fit(
     stem_loss_weight : float
         Weight of the auxiliary drum-stem loss; above 0 the network is trained with the
         ``drum_stem`` head (left out of the saved model).
+    rest_reverb_probability : float
+        Probability of smearing a mix crop's non-drum part with a reverberant tail
+        (:func:`drumtx.windows.reverberate`).
 
     Returns
     -------
@@ -535,6 +539,7 @@ def fit(
         frames=frames,
         beats=beat_head,
         stem_targets=stem_loss_weight > 0,
+        rest_reverb_probability=rest_reverb_probability,
     )
     state_path = model_dir / CHECKPOINT_DIR / STATE_FILE
     if state_path.exists():  # resuming: draw new crops, not those of the first epochs again
@@ -588,7 +593,8 @@ def fit(
                seed=seed, learning_rate=learning_rate, init_from=init_from,
                remix_probability=remix_probability,
                remix_db=" ".join(f"{value:g}" for value in remix_db_range),
-               stem_loss_weight=stem_loss_weight, **architecture)
+               stem_loss_weight=stem_loss_weight,
+               rest_reverb_probability=rest_reverb_probability, **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
         skipped = model_module.copy_matching_weights(
             model_module.load_model(init_from), network
@@ -744,6 +750,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=STEM_LOSS_WEIGHT,
         help="weight of the auxiliary drum-stem estimation loss (0: no stem head)",
     )
+    parser.add_argument(
+        "--rest-reverb-probability",
+        type=float,
+        default=windows.REST_REVERB_PROBABILITY,
+        help="probability of smearing a mix crop's non-drum part with a reverberant tail",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -771,6 +783,7 @@ def run(args: argparse.Namespace) -> int:
         remix_probability=args.remix_probability,
         remix_db_range=tuple(args.remix_db),
         stem_loss_weight=args.stem_loss_weight,
+        rest_reverb_probability=args.rest_reverb_probability,
     )
     return 0
 

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up 
 
 import keras  # noqa: E402
 import numpy as np
+from scipy import signal
 
 from drumtx import features, vocab
 from drumtx.dataset import (  # noqa: F401 - the data API lives there, named here for callers
@@ -68,6 +69,13 @@ REMIX_DB_RANGE = (-6.0, 12.0)
 """Level change (dB) of the non-drum part when a mix crop is re-balanced. Biased upwards:
 the factory mixes drums at -15 to +6 dB against the rest, while in produced songs they often
 sit 10-17 dB under it."""
+REST_REVERB_PROBABILITY = 0.0
+"""Default probability of smearing a mix crop's non-drum part with a reverberant tail
+(:func:`reverberate`); 0 draws nothing, so crops are those of runs made before it existed."""
+REST_REVERB_RT60_S = (0.4, 2.5)
+"""Range of the tail's reverberation time (seconds to decay by 60 dB)."""
+REST_REVERB_WET = (0.3, 0.8)
+"""Range of the tail's share of the non-drum part's power."""
 SHIFT_PROBABILITY = 0.5
 MAX_SHIFT_BANDS = 2
 """The drums are moved up or down by 1 to this many bands (semitones above ~500 Hz): kits
@@ -104,6 +112,18 @@ def shift_bands(magnitude: np.ndarray, n_bands: int) -> np.ndarray:
     return shifted
 
 
+def reverberate(power: np.ndarray, rt60_s: float, wet: float) -> np.ndarray:
+    """Smear a ``(frames, bands)`` power spectrogram with an exponential tail, band by band.
+
+    A feature-domain stand-in for reverb on one part of a mix (a washy guitar over dry
+    drums): each frame's power decays by 60 dB over ``rt60_s`` seconds. The tail keeps the
+    part's total power; ``wet`` is its share, the rest stays dry.
+    """
+    decay = 10.0 ** (-6.0 / (rt60_s * features.FRAMES_PER_SECOND))
+    tail = signal.lfilter([1.0 - decay], [1.0, -decay], power, axis=0).astype(np.float32)
+    return (1.0 - wet) * power + wet * tail
+
+
 def _random_band_shift(magnitude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() >= SHIFT_PROBABILITY:
         return magnitude
@@ -118,6 +138,7 @@ def augment(
     remix_probability: float = REMIX_PROBABILITY,
     remix_db_range: tuple[float, float] = REMIX_DB_RANGE,
     return_drum_stem: bool = False,
+    rest_reverb_probability: float = REST_REVERB_PROBABILITY,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Randomly re-tune the drums, re-balance, re-gain, tilt and add noise to one crop.
 
@@ -141,6 +162,10 @@ def augment(
         Also return the spectral half of the drums alone after the same changes (re-tuning,
         gain and tilt; no noise): the target of the ``drum_stem`` head. Without ``drums``
         the crop is taken to be a drum stem.
+    rest_reverb_probability : float
+        Probability of smearing the non-drum part of a mix crop (with ``drums``) by
+        :func:`reverberate`, reverberation time and wet share drawn from
+        :data:`REST_REVERB_RT60_S` and :data:`REST_REVERB_WET`.
 
     Returns
     -------
@@ -156,6 +181,10 @@ def augment(
     else:
         drum_mag = _to_magnitude(drums[:, :N_SPECTRAL].astype(np.float32))
         rest_power = np.maximum(magnitude**2 - drum_mag**2, 0.0)
+        if rest_reverb_probability > 0 and rng.random() < rest_reverb_probability:
+            rest_power = reverberate(
+                rest_power, rng.uniform(*REST_REVERB_RT60_S), rng.uniform(*REST_REVERB_WET)
+            )
         rest_gain = 1.0
         if rng.random() < remix_probability:
             rest_gain = 10.0 ** (rng.uniform(*remix_db_range) / 20.0)
@@ -209,6 +238,8 @@ class TrainingWindows(keras.utils.PyDataset):
         Also yield ``beats`` targets (for a model with the beat head).
     stem_targets : bool
         Also yield ``drum_stem`` targets (for a model with the training-only stem head).
+    rest_reverb_probability : float
+        Reverberant smearing of the non-drum part of mix crops (see :func:`augment`).
 
     Notes
     -----
@@ -237,6 +268,7 @@ class TrainingWindows(keras.utils.PyDataset):
         fixed_epoch: bool = False,
         beats: bool = False,
         stem_targets: bool = False,
+        rest_reverb_probability: float = REST_REVERB_PROBABILITY,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -253,6 +285,7 @@ class TrainingWindows(keras.utils.PyDataset):
         self.fixed_epoch = fixed_epoch
         self.beats = beats
         self.stem_targets = stem_targets
+        self.rest_reverb_probability = rest_reverb_probability
         lengths = np.array([piece.n_frames for piece in pieces], dtype=np.float64)
         self.weights = lengths / lengths.sum()
         if steps_per_epoch is None:
@@ -293,6 +326,7 @@ class TrainingWindows(keras.utils.PyDataset):
                 crop, drum_spectral = augment(
                     crop, rng, drums if use_mix else None, self.remix_probability,
                     self.remix_db_range, return_drum_stem=True,
+                    rest_reverb_probability=self.rest_reverb_probability,
                 )
                 drums = drum_spectral if drums is not None else None
             elif drums is not None:

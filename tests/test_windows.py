@@ -221,3 +221,37 @@ def test_drum_stem_targets_are_the_drums_and_masked_on_padding(tmp_path, augment
     if not augment_features:
         for item in range(4):
             np.testing.assert_array_equal(stem[item, :n_frames, :-1], drums)
+
+
+def test_reverberate_keeps_the_power_and_decays_60_db_in_rt60():
+    power = np.zeros((400, 2), np.float32)
+    power[10] = [1.0, 4.0]
+    smeared = windows.reverberate(power, rt60_s=1.0, wet=0.5)
+    np.testing.assert_allclose(smeared.sum(axis=0), [1.0, 4.0], rtol=1e-5)
+    one_second = features.FRAMES_PER_SECOND
+    tail = smeared[11 + one_second] / smeared[11]
+    np.testing.assert_allclose(tail, 1e-6, rtol=0.05)
+    np.testing.assert_array_equal(windows.reverberate(power, 1.0, 0.0), power)
+
+
+def test_rest_reverb_smears_only_the_rest_of_a_mix(monkeypatch):
+    monkeypatch.setattr(windows, "NOISE_PROBABILITY", 0.0)
+    n_frames = 200
+    drums = np.zeros((n_frames, features.N_FEATURE_BINS), np.float32)
+    drums[50, : windows.N_SPECTRAL] = 1.0  # one drum hit
+    mix = drums.copy()
+    mix[20, : windows.N_SPECTRAL] = 1.5  # one loud chord before it
+
+    def spectral(probability, drum_part):
+        rng = np.random.default_rng(4)
+        out = windows.augment(mix, rng, drum_part, 0.0, rest_reverb_probability=probability)
+        return out[:, : windows.N_SPECTRAL]
+
+    dry, wet = spectral(0.0, drums), spectral(1.0, drums)
+    assert (dry[21:50] < 1e-6).all() and (wet[21:50] > 1e-3).all()  # the chord rings on
+    assert (wet[50] >= dry[50] - 1e-6).all() and (wet[50] > wet[49] + 0.1).all()  # the hit stands
+    # a drum-stem crop (no drums given) is never smeared
+    np.testing.assert_array_equal(
+        windows.augment(drums, np.random.default_rng(4), None, rest_reverb_probability=1.0),
+        windows.augment(drums, np.random.default_rng(4), None),
+    )
