@@ -182,15 +182,16 @@ def compile_model(
     total_steps: int,
     learning_rate: float = LEARNING_RATE,
     stem_loss_weight: float = STEM_LOSS_WEIGHT,
+    loss_weights: dict[str, float] | None = None,
 ) -> None:
     """Compile with Adam on a cosine-decay schedule, the losses and :data:`LOSS_WEIGHTS`.
 
     Only the losses of the model's own outputs are used (a model without the beat head has no
     ``beats`` loss); the ``drum_stem`` loss, when the model has that head, is weighted by
-    ``stem_loss_weight``.
+    ``stem_loss_weight``; ``loss_weights`` replaces some of :data:`LOSS_WEIGHTS`.
     """
     names = set(model.output_names)
-    weights = {**LOSS_WEIGHTS, model_module.STEM_HEAD: stem_loss_weight}
+    weights = {**LOSS_WEIGHTS, **(loss_weights or {}), model_module.STEM_HEAD: stem_loss_weight}
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=max(1, total_steps), alpha=FINAL_LEARNING_RATE_FRACTION
     )
@@ -457,6 +458,7 @@ def fit(
     remix_db_range: tuple[float, float] = windows.REMIX_DB_RANGE,
     stem_loss_weight: float = STEM_LOSS_WEIGHT,
     rest_reverb_probability: float = windows.REST_REVERB_PROBABILITY,
+    loss_weights: dict[str, float] | None = None,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -509,6 +511,8 @@ def fit(
     rest_reverb_probability : float
         Probability of smearing a mix crop's non-drum part with a reverberant tail
         (:func:`drumtx.windows.reverberate`).
+    loss_weights : dict of str to float, optional
+        Weights replacing those of :data:`LOSS_WEIGHTS` (e.g. ``{"pitch_onsets": 1.0}``).
 
     Returns
     -------
@@ -581,7 +585,7 @@ def fit(
     )
     def build_and_compile() -> keras.Model:
         network = model_module.build_model(**architecture, stem_head=stem_loss_weight > 0)
-        compile_model(network, total_steps, learning_rate, stem_loss_weight)
+        compile_model(network, total_steps, learning_rate, stem_loss_weight, loss_weights)
         return network
 
     if distribute is not None:
@@ -594,7 +598,9 @@ def fit(
                remix_probability=remix_probability,
                remix_db=" ".join(f"{value:g}" for value in remix_db_range),
                stem_loss_weight=stem_loss_weight,
-               rest_reverb_probability=rest_reverb_probability, **architecture)
+               rest_reverb_probability=rest_reverb_probability,
+               loss_weights=" ".join(f"{k}={v:g}" for k, v in sorted((loss_weights or {}).items())),
+               **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
         skipped = model_module.copy_matching_weights(
             model_module.load_model(init_from), network
@@ -692,6 +698,20 @@ def make_toy_data(
     return out_dir
 
 
+def _loss_weight(text: str) -> tuple[str, float]:
+    """Parse ``HEAD=W`` of ``--loss-weight``."""
+    name, _, value = text.partition("=")
+    if name not in LOSS_WEIGHTS:
+        raise argparse.ArgumentTypeError(f"no head {name!r}; one of {', '.join(LOSS_WEIGHTS)}")
+    try:
+        weight = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weight of {name} is not a number: {value!r}") from None
+    if weight < 0:
+        raise argparse.ArgumentTypeError(f"weight of {name} must be at least 0")
+    return name, weight
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``drumtx train``."""
     parser.add_argument("--data", required=True, metavar="DIR", help="data folder (manifest.csv)")
@@ -756,6 +776,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=windows.REST_REVERB_PROBABILITY,
         help="probability of smearing a mix crop's non-drum part with a reverberant tail",
     )
+    parser.add_argument(
+        "--loss-weight",
+        action="append",
+        default=[],
+        type=_loss_weight,
+        metavar="HEAD=W",
+        help=f"replace one loss weight (repeatable); defaults: "
+        f"{', '.join(f'{k}={v:g}' for k, v in LOSS_WEIGHTS.items())}",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -784,6 +813,7 @@ def run(args: argparse.Namespace) -> int:
         remix_db_range=tuple(args.remix_db),
         stem_loss_weight=args.stem_loss_weight,
         rest_reverb_probability=args.rest_reverb_probability,
+        loss_weights=dict(args.loss_weight),
     )
     return 0
 

@@ -159,3 +159,26 @@ def test_a_stem_head_trains_and_is_left_out_of_the_saved_model(toy_data, tmp_pat
         got = saved.predict_on_batch(x)
         for name in vocab.HEADS:
             np.testing.assert_allclose(got[name], expected[name], atol=1e-5)
+
+
+def test_loss_weights_replace_the_defaults(toy_data):
+    pieces = windows.load_split(toy_data, "train")
+    x, y = windows.TrainingWindows(pieces, batch_size=2, steps_per_epoch=1, frames=200)[0]
+    network = model.build_model(lstm_units=8, front_filters=8)
+    train.compile_model(network, 10, loss_weights={"pitch_onsets": 0.0, "pitch_frames": 2.0})
+    logs = network.test_on_batch(x, y, return_dict=True)
+    expected = (logs["drum_onsets_loss"] + train.LOSS_WEIGHTS["drum_velocity"]
+                * logs["drum_velocity_loss"] + 2.0 * logs["pitch_frames_loss"])
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_loss_weight_option_rejects_unknown_heads_and_bad_numbers():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    args = parser.parse_args(["--data", "d", "--out", "o", "--loss-weight", "beats=0.1"])
+    assert dict(args.loss_weight) == {"beats": 0.1}
+    for bad in ("pitch=1", "beats=x", "beats=-1"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--data", "d", "--out", "o", "--loss-weight", bad])
