@@ -129,6 +129,20 @@ def impulse_response(rt60_s: float, pre_delay_s: float, seed: int) -> np.ndarray
     return (ir / (np.sqrt(np.sum(ir**2)) + 1e-12)).astype(np.float32)
 
 
+def reverberate(
+    x: np.ndarray, rt60_s: float, wet: float, pre_delay_s: float, seed: int
+) -> np.ndarray:
+    """Mix ``x`` (n,) with its convolution by :func:`impulse_response`, the tail at the dry RMS.
+
+    ``wet`` is the tail's share: ``(1 - wet) * x + wet * tail``; the length stays ``n``.
+    """
+    ir = impulse_response(rt60_s, pre_delay_s, seed)
+    tail = signal.fftconvolve(x, ir)[: len(x)].astype(np.float32)
+    dry_rms = np.sqrt(np.mean(x**2)) + 1e-12
+    tail *= dry_rms / (np.sqrt(np.mean(tail**2)) + 1e-12)
+    return ((1 - wet) * x + wet * tail).astype(np.float32)
+
+
 def compress(x: np.ndarray, threshold_db: float, ratio: float, release_s: float) -> np.ndarray:
     """Feed-forward peak compressor with instant attack; threshold relative to the input peak."""
     peak = float(np.max(np.abs(x))) + 1e-12
@@ -152,12 +166,7 @@ def apply(chain: Chain, x: np.ndarray, noise_reference_rms: float | None = None)
     if chain.compression:
         y = compress(y, *chain.compression)
     if chain.reverb:
-        rt60, wet, pre = chain.reverb
-        ir = impulse_response(rt60, pre, chain.seed)
-        tail = signal.fftconvolve(y, ir)[: len(y)].astype(np.float32)
-        dry_rms = np.sqrt(np.mean(y**2)) + 1e-12
-        tail *= dry_rms / (np.sqrt(np.mean(tail**2)) + 1e-12)
-        y = (1 - wet) * y + wet * tail
+        y = reverberate(y, *chain.reverb, seed=chain.seed)
     if chain.lowpass_hz is not None:
         sos = signal.butter(6, chain.lowpass_hz, "low", fs=SAMPLE_RATE, output="sos")
         y = signal.sosfilt(sos, y).astype(np.float32)

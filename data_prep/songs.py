@@ -51,6 +51,12 @@ END_MARGIN_S = 0.05
 """No labelled onset closer than this to the end of a song."""
 MIX_LEVEL_DB = (-15.0, 6.0)
 """Drums-to-rest RMS level of the mix (dB)."""
+BAND_REVERB_PROBABILITY = 0.0
+"""Probability of a reverb on the band alone, the drums staying dry (a washy guitar over a dry
+kit). 0 in the builds so far; ``benchmarks/band_reverb.py`` renders its songs with 1."""
+BAND_REVERB_RT60_S = (1.0, 3.0)
+BAND_REVERB_WET = (0.3, 0.7)
+BAND_REVERB_PRE_DELAY_S = 0.02
 P_KEEP_PROGRAM = 0.4
 P_SAME_FAMILY = 0.6
 MELODIC_PROGRAMS = 112
@@ -264,10 +270,9 @@ def make_song(plan: SongPlan) -> dict:
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
     # New streams go last: the first ones (and so every earlier choice) stay as they were.
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(9)
-    rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp, rng_voice = (
-        np.random.default_rng(s) for s in streams
-    )
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(10)
+    (rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp, rng_voice,
+     rng_room) = (np.random.default_rng(s) for s in streams)
     duration = plan.seconds
     n_samples = int(round(duration * SAMPLE_RATE))
     specs = kits.kits_for_split(plan.split)
@@ -348,6 +353,12 @@ def make_song(plan: SongPlan) -> dict:
         rest, notes_s, sung = add_voice(rest, notes_s, rng_voice)
         if sung:
             variations.append(sung)
+        if rng_room.random() < BAND_REVERB_PROBABILITY:
+            rt60, wet = rng_room.uniform(*BAND_REVERB_RT60_S), rng_room.uniform(*BAND_REVERB_WET)
+            rest = augment.reverberate(
+                rest, rt60, wet, BAND_REVERB_PRE_DELAY_S, int(rng_room.integers(2**31))
+            )
+            variations.append(f"band_reverb(rt{rt60:.2f},wet{wet:.2f})")
     drum_rms = float(np.sqrt(np.mean(drums**2))) + 1e-12
     mix_level = float(rng_mix.uniform(*MIX_LEVEL_DB))
     if rest is not None and np.any(rest):

@@ -476,3 +476,31 @@ def test_songs_add_a_voice_to_the_pitched_parts_and_its_moved_notes_to_the_label
     monkeypatch.setattr(voice, "P_VOICE", 0.0)
     unchanged = songs.add_voice(rest, notes, np.random.default_rng(0))
     assert unchanged[0] is rest and unchanged[1] is notes and unchanged[2] == ""
+
+
+def test_reverberate_keeps_length_and_level_and_adds_a_tail():
+    from data_prep import augment
+
+    click = np.zeros(SAMPLE_RATE, np.float32)
+    click[1000] = 1.0
+    wet = augment.reverberate(click, rt60_s=0.5, wet=0.5, pre_delay_s=0.0, seed=1)
+    assert wet.shape == click.shape and wet[1000] == pytest.approx(0.5, abs=0.05)
+    assert np.sqrt(np.mean(wet[2000:] ** 2)) > 1e-4  # it rings on
+    assert np.abs(wet[:1000]).max() < 1e-6  # nothing before the click
+    np.testing.assert_array_equal(augment.reverberate(click, 0.5, 0.0, 0.0, 1), click)
+
+
+@needs_kits
+def test_band_reverb_changes_the_band_only(monkeypatch):
+    plan = songs.SongPlan(songs.song_id("val", 5, 0), "val", 5, 0, 12.0, "")
+    songs_dry, songs_wet = [], []
+    for probability, out in ((0.0, songs_dry), (1.0, songs_wet)):
+        monkeypatch.setattr(songs, "BAND_REVERB_PROBABILITY", probability)
+        out.append(songs.make_song(plan))
+    dry, wet = songs_dry[0], songs_wet[0]
+    assert "band_reverb(" in wet["meta"]["variations"]
+    assert "band_reverb(" not in dry["meta"]["variations"]
+    assert dry["drum_rows"] == wet["drum_rows"] and dry["note_rows"] == wet["note_rows"]
+    # the same drums, up to the final gain (set by the mix's peak) and the noise level
+    assert np.corrcoef(wet["drums"], dry["drums"])[0, 1] > 0.99
+    assert not np.allclose(wet["mix"], dry["mix"], atol=1e-3)
