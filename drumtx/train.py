@@ -510,7 +510,7 @@ def fit(
         ``drum_stem`` head (left out of the saved model).
     rest_reverb_probability : float
         Probability of smearing a mix crop's non-drum part with a reverberant tail
-        (:func:`drumtx.windows.reverberate`).
+        (:func:`drumtx.windows.reverberate_power`).
     loss_weights : dict of str to float, optional
         Weights replacing those of :data:`LOSS_WEIGHTS` (e.g. ``{"pitch_onsets": 1.0}``).
 

@@ -71,7 +71,7 @@ the factory mixes drums at -15 to +6 dB against the rest, while in produced song
 sit 10-17 dB under it."""
 REST_REVERB_PROBABILITY = 0.0
 """Default probability of smearing a mix crop's non-drum part with a reverberant tail
-(:func:`reverberate`); 0 draws nothing, so crops are those of runs made before it existed."""
+(:func:`reverberate_power`); 0 draws nothing, so crops are those of runs made before it existed."""
 REST_REVERB_RT60_S = (0.4, 2.5)
 """Range of the tail's reverberation time (seconds to decay by 60 dB)."""
 REST_REVERB_WET = (0.3, 0.8)
@@ -112,7 +112,7 @@ def shift_bands(magnitude: np.ndarray, n_bands: int) -> np.ndarray:
     return shifted
 
 
-def reverberate(power: np.ndarray, rt60_s: float, wet: float) -> np.ndarray:
+def reverberate_power(power: np.ndarray, rt60_s: float, wet: float) -> np.ndarray:
     """Smear a ``(frames, bands)`` power spectrogram with an exponential tail, band by band.
 
     A feature-domain stand-in for reverb on one part of a mix (a washy guitar over dry
@@ -164,7 +164,7 @@ def augment(
         the crop is taken to be a drum stem.
     rest_reverb_probability : float
         Probability of smearing the non-drum part of a mix crop (with ``drums``) by
-        :func:`reverberate`, reverberation time and wet share drawn from
+        :func:`reverberate_power`, reverberation time and wet share drawn from
         :data:`REST_REVERB_RT60_S` and :data:`REST_REVERB_WET`.
 
     Returns
@@ -182,7 +182,7 @@ def augment(
         drum_mag = _to_magnitude(drums[:, :N_SPECTRAL].astype(np.float32))
         rest_power = np.maximum(magnitude**2 - drum_mag**2, 0.0)
         if rest_reverb_probability > 0 and rng.random() < rest_reverb_probability:
-            rest_power = reverberate(
+            rest_power = reverberate_power(
                 rest_power, rng.uniform(*REST_REVERB_RT60_S), rng.uniform(*REST_REVERB_WET)
             )
         rest_gain = 1.0

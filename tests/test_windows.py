@@ -226,12 +226,12 @@ def test_drum_stem_targets_are_the_drums_and_masked_on_padding(tmp_path, augment
 def test_reverberate_keeps_the_power_and_decays_60_db_in_rt60():
     power = np.zeros((400, 2), np.float32)
     power[10] = [1.0, 4.0]
-    smeared = windows.reverberate(power, rt60_s=1.0, wet=0.5)
+    smeared = windows.reverberate_power(power, rt60_s=1.0, wet=0.5)
     np.testing.assert_allclose(smeared.sum(axis=0), [1.0, 4.0], rtol=1e-5)
     one_second = features.FRAMES_PER_SECOND
     tail = smeared[11 + one_second] / smeared[11]
     np.testing.assert_allclose(tail, 1e-6, rtol=0.05)
-    np.testing.assert_array_equal(windows.reverberate(power, 1.0, 0.0), power)
+    np.testing.assert_array_equal(windows.reverberate_power(power, 1.0, 0.0), power)
 
 
 def test_rest_reverb_smears_only_the_rest_of_a_mix(monkeypatch):
