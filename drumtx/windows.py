@@ -323,12 +323,16 @@ class TrainingWindows(keras.utils.PyDataset):
             crop = piece.feats[source][start:stop]
             drums = piece.feats["drums"][start:stop] if "drums" in piece.feats else None
             if self.augment_features:
-                crop, drum_spectral = augment(
+                augmented = augment(
                     crop, rng, drums if use_mix else None, self.remix_probability,
-                    self.remix_db_range, return_drum_stem=True,
+                    self.remix_db_range, return_drum_stem=self.stem_targets,
                     rest_reverb_probability=self.rest_reverb_probability,
                 )
-                drums = drum_spectral if drums is not None else None
+                if self.stem_targets:
+                    crop, drum_spectral = augmented
+                    drums = drum_spectral if drums is not None else None
+                else:
+                    crop = augmented
             elif drums is not None:
                 drums = drums[:, :N_SPECTRAL]
             x[item, :available] = crop
