@@ -69,14 +69,14 @@ def write_manifest(out: Path) -> pd.DataFrame:
 
 
 def build(split: str, minutes: float, seed: int, out: Path, jobs: int = 1,
-          augment_audio: bool = True, progress: bool = True) -> dict:
+          augment_audio: bool = True, progress: bool = True, piece_variation: float = 0.0) -> dict:
     """Render a split into ``out``; skips songs already done. Returns timing figures."""
     out = Path(out)
     for sub in ("audio", "labels", ".parts"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     kits.kits_for_split(split)  # fail early, naming the missing package
     available_sources(split)
-    plans = plan_songs(split, minutes, seed, out, augment_audio)
+    plans = plan_songs(split, minutes, seed, out, augment_audio, piece_variation)
     todo = [p for p in plans if not song_done(out, p.song_id)]
     start = time.perf_counter()
     rendered = 0.0
@@ -109,6 +109,14 @@ def build(split: str, minutes: float, seed: int, out: Path, jobs: int = 1,
             "speed": rendered / wall if wall > 0 else float("inf")}
 
 
+def _probability(text: str) -> float:
+    """argparse type: a float in [0, 1]."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -121,10 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-augment", action="store_true", help="only the gain augmentation")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--piece-variation", type=_probability, default=0.0, metavar="P",
+        help="probability that a song re-voices each kit piece (tuning, level, EQ, damping); "
+        "default 0, as in the builds so far",
+    )
     args = parser.parse_args(argv)
     try:
         result = build(args.split, args.minutes, args.seed, args.out, args.jobs,
-                       not args.no_augment, not args.quiet)
+                       not args.no_augment, not args.quiet, args.piece_variation)
     except sources.SourceMissingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -45,8 +45,18 @@ def representative_kits() -> list[str]:
     return list(chosen.values())
 
 
-def single_hit_offsets(kit_names: list[str] | None = None) -> pd.DataFrame:
+def single_hit_offsets(
+    kit_names: list[str] | None = None, character_seed: int | None = None
+) -> pd.DataFrame:
     """Render one hit per class (at two velocities) on each kit and measure onset offsets.
+
+    Parameters
+    ----------
+    kit_names : list of str, optional
+        Kits to check (default: :func:`representative_kits`).
+    character_seed : int, optional
+        Re-voice every kit's pieces (:func:`sampler.draw_piece_characters`, drawn with this seed)
+        as the factory's ``--piece-variation`` does.
 
     Returns
     -------
@@ -58,6 +68,11 @@ def single_hit_offsets(kit_names: list[str] | None = None) -> pd.DataFrame:
     n_samples = int(BUFFER_S * SAMPLE_RATE)
     for name in kit_names or representative_kits():
         kit = kits.load_kit(name)
+        characters = None
+        if character_seed is not None:
+            characters = sampler.draw_piece_characters(
+                kit, np.random.default_rng(character_seed)
+            )
         for cls in DRUM_CLASSES:
             for velocity in CHECK_VELOCITIES:
                 hits = np.array([[HIT_TIME_S, DRUM_BY_NAME[cls].written_note, velocity]])
@@ -68,7 +83,9 @@ def single_hit_offsets(kit_names: list[str] | None = None) -> pd.DataFrame:
                 if label[2] != cls:
                     continue  # played through a class fallback; that class is checked itself
                 rng = np.random.default_rng(0)
-                audio = sampler.render_drums(kit, played, n_samples, rng, vary_hits=True)
+                audio = sampler.render_drums(
+                    kit, played, n_samples, rng, vary_hits=True, characters=characters
+                )
                 onset = detect_onset(audio)
                 rows.append((name, kit.family, cls, label[1], velocity, label[0], onset,
                              (onset - label[0]) * 1000.0))
@@ -80,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     """Print single-hit onset offsets per kit and class."""
     parser = argparse.ArgumentParser(prog="python -m data_prep.check", description=__doc__)
     parser.add_argument("--all-kits", action="store_true", help="every kit, not one per family")
+    parser.add_argument("--character-seed", type=int, default=None,
+                        help="re-voice the kits' pieces with characters drawn with this seed")
     args = parser.parse_args(argv)
     names = [spec.name for spec in kits.KITS] if args.all_kits else None
-    frame = single_hit_offsets(names)
+    frame = single_hit_offsets(names, args.character_seed)
     worst = frame.loc[frame.error_ms.abs().sort_values(ascending=False).index].head(15)
     print(worst.to_string(index=False))
     print(f"{len(frame)} hits, max |error| {frame.error_ms.abs().max():.2f} ms")

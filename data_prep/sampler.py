@@ -1,15 +1,21 @@
 """Play drum hits on a :class:`~data_prep.kits.Kit`.
 
-Velocity layers, hi-hat choke and per-hit variation (gain, detune, start jitter).
+Velocity layers, hi-hat choke, per-hit variation (gain, detune, start jitter) and, optionally,
+a per-song character for each kit piece (tuning, level, EQ, decay: :class:`PieceCharacter`), so
+that a few sampled kits sound like many.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy import signal
 
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import GM_TO_CLASS
 
+from .augment import biquad
 from .kits import CHOKE_FADE_S, HIHAT_NOTES, VELOCITY_EXPONENT, Kit
 
 HIT_GAIN_SD_DB = 1.0
@@ -28,6 +34,85 @@ def _detune(samples: np.ndarray, cents: float) -> np.ndarray:
     n_out = max(1, int(len(samples) / rate))
     positions = np.arange(n_out, dtype=np.float64) * rate
     return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+
+
+PIECE_SEMITONES = 3.0
+"""A piece is retuned by up to this many semitones either way (resampling: lower is longer)."""
+PIECE_GAIN_DB = 6.0
+"""A piece's level in the kit moves by up to this many dB either way."""
+PIECE_EQ_DB = 9.0
+"""Gain limit of a piece's peak filter (dB); its shelf gets two thirds of it."""
+PIECE_EQ_PEAK_HZ = (80.0, 10000.0)
+PIECE_EQ_Q = (0.5, 2.0)
+PIECE_LOW_SHELF_HZ = (60.0, 250.0)
+PIECE_HIGH_SHELF_HZ = (3000.0, 10000.0)
+PIECE_DECAY_PROBABILITY = 0.3
+"""Share of pieces damped (an exponential decay after :data:`PIECE_DECAY_HOLD_S`)."""
+PIECE_DECAY_S = (0.04, 0.4)
+"""Time constant range of that decay (seconds)."""
+PIECE_DECAY_HOLD_S = 0.02
+DECAY_FLOOR = 1e-3
+"""A damped one-shot ends where its decay reaches this amplitude (-60 dB)."""
+
+
+@dataclass(frozen=True)
+class PieceCharacter:
+    """How one kit piece sounds in one song: tuning, level, EQ and damping."""
+
+    semitones: float
+    gain_db: float
+    eq: tuple[tuple[str, float, float, float], ...]
+    """Biquads (kind, Hz, Q, dB) as in :func:`data_prep.augment.biquad`."""
+    decay_s: float | None = None
+    """Time constant of an added exponential decay (None: the sample's own)."""
+
+
+def piece_key(gm_note: int) -> int:
+    """The piece a GM note is played on: the hi-hat's notes are one piece, others their own."""
+    return min(HIHAT_NOTES) if gm_note in HIHAT_NOTES else gm_note
+
+
+def draw_piece_characters(kit: Kit, rng: np.random.Generator) -> dict[int, PieceCharacter]:
+    """A random :class:`PieceCharacter` for every piece of ``kit``, keyed by :func:`piece_key`."""
+    characters = {}
+    for key in sorted({piece_key(n) for n in kit.instruments}):
+        low, high = np.log(PIECE_EQ_PEAK_HZ[0]), np.log(PIECE_EQ_PEAK_HZ[1])
+        peak = ("pk", float(np.exp(rng.uniform(low, high))), float(rng.uniform(*PIECE_EQ_Q)),
+                float(rng.uniform(-PIECE_EQ_DB, PIECE_EQ_DB)))
+        shelf_db = float(rng.uniform(-PIECE_EQ_DB, PIECE_EQ_DB)) * 2 / 3
+        if rng.random() < 0.5:
+            shelf = ("ls", float(rng.uniform(*PIECE_LOW_SHELF_HZ)), 0.7, shelf_db)
+        else:
+            shelf = ("hs", float(rng.uniform(*PIECE_HIGH_SHELF_HZ)), 0.7, shelf_db)
+        damped = rng.random() < PIECE_DECAY_PROBABILITY
+        decay = float(rng.uniform(*PIECE_DECAY_S)) if damped else None
+        characters[key] = PieceCharacter(
+            semitones=float(rng.uniform(-PIECE_SEMITONES, PIECE_SEMITONES)),
+            gain_db=float(rng.uniform(-PIECE_GAIN_DB, PIECE_GAIN_DB)),
+            eq=(peak, shelf),
+            decay_s=decay,
+        )
+    return characters
+
+
+def apply_character(samples: np.ndarray, character: PieceCharacter) -> np.ndarray:
+    """Retune, filter, damp and scale a one-shot (n,); its onset stays at sample 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,), float32: ``m`` differs from ``n`` after retuning or damping.
+    """
+    out = _detune(samples, 100.0 * character.semitones) if character.semitones else samples
+    if character.decay_s is not None:
+        hold = int(PIECE_DECAY_HOLD_S * SAMPLE_RATE)
+        length = hold + int(-np.log(DECAY_FLOOR) * character.decay_s * SAMPLE_RATE)
+        out = out[:length]
+        t = np.maximum(np.arange(len(out)) - hold, 0) / SAMPLE_RATE
+        out = out * np.exp(-t / character.decay_s).astype(np.float32)
+    if character.eq:
+        sos = np.concatenate([biquad(*band) for band in character.eq])
+        out = signal.sosfilt(sos, out)
+    return (out * 10 ** (character.gain_db / 20)).astype(np.float32)
 
 
 SAME_CLASS_MERGE_S = 0.010
@@ -87,7 +172,12 @@ def resolve_hits(kit: Kit, hits: np.ndarray) -> np.ndarray:
 
 
 def render_drums(
-    kit: Kit, hits: np.ndarray, n_samples: int, rng: np.random.Generator, vary_hits: bool = True
+    kit: Kit,
+    hits: np.ndarray,
+    n_samples: int,
+    rng: np.random.Generator,
+    vary_hits: bool = True,
+    characters: dict[int, PieceCharacter] | None = None,
 ) -> np.ndarray:
     """Render resolved hits (see :func:`resolve_hits`) with the kit's one-shots.
 
@@ -102,6 +192,9 @@ def render_drums(
         Output length at :data:`SAMPLE_RATE`.
     vary_hits : bool
         Apply per-hit gain, detune and start jitter.
+    characters : dict, optional
+        :class:`PieceCharacter` per :func:`piece_key` (see :func:`draw_piece_characters`);
+        pieces without one keep their sound.
 
     Returns
     -------
@@ -124,6 +217,7 @@ def render_drums(
     detunes = np.clip(rng.normal(0, DETUNE_SD_CENTS, n), -DETUNE_MAX_CENTS, DETUNE_MAX_CENTS)
     detune_on = rng.random(n) < DETUNE_PROBABILITY if vary_hits else np.zeros(n, bool)
     jitters = rng.integers(0, START_JITTER_MAX + 1, n) if vary_hits else np.zeros(n, int)
+    voiced: dict[int, np.ndarray] = {}  # id of a layer -> its re-voiced one-shot
     for i in range(n):
         gm = int(notes[i])
         instrument = choice.get(gm)
@@ -131,7 +225,13 @@ def render_drums(
             continue
         velocity = hits[i, 2] / 127.0
         layer = instrument.layer_for(velocity)
-        samples = layer.samples[int(jitters[i]) :]
+        samples = layer.samples
+        character = characters.get(piece_key(gm)) if characters else None
+        if character is not None:
+            if id(layer) not in voiced:
+                voiced[id(layer)] = apply_character(samples, character)
+            samples = voiced[id(layer)]
+        samples = samples[int(jitters[i]) :]
         if detune_on[i]:
             samples = _detune(samples, float(detunes[i]))
         start = int(starts[i])

@@ -86,6 +86,9 @@ class SongPlan:
     seconds: float
     out: str
     augment: bool = True
+    piece_variation: float = 0.0
+    """Probability that the song re-voices its kit's pieces (see
+    :func:`sampler.draw_piece_characters`)."""
 
 
 def song_id(split: str, seed: int, index: int) -> str:
@@ -93,8 +96,8 @@ def song_id(split: str, seed: int, index: int) -> str:
     return f"{split}-s{seed}-{index:05d}"
 
 
-def plan_songs(split: str, minutes: float, seed: int, out: Path, augment_audio: bool = True
-               ) -> list[SongPlan]:
+def plan_songs(split: str, minutes: float, seed: int, out: Path, augment_audio: bool = True,
+               piece_variation: float = 0.0) -> list[SongPlan]:
     """Song lengths drawn until ``minutes`` of audio are planned (deterministic for a seed)."""
     rng = np.random.default_rng([seed, SPLIT_CODES[split], 999])
     total = minutes * 60.0
@@ -107,7 +110,7 @@ def plan_songs(split: str, minutes: float, seed: int, out: Path, augment_audio: 
             seconds = max(remaining, min(MIN_LAST_SONG_S, seconds))
         seconds = round(seconds, 3)
         plans.append(SongPlan(song_id(split, seed, len(plans)), split, seed, len(plans),
-                              seconds, str(out), augment_audio))
+                              seconds, str(out), augment_audio, piece_variation))
         planned += seconds
     return plans
 
@@ -270,9 +273,9 @@ def make_song(plan: SongPlan) -> dict:
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
     # New streams go last: the first ones (and so every earlier choice) stay as they were.
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(10)
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(11)
     (rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp, rng_voice,
-     rng_room) = (np.random.default_rng(s) for s in streams)
+     rng_room, rng_piece) = (np.random.default_rng(s) for s in streams)
     duration = plan.seconds
     n_samples = int(round(duration * SAMPLE_RATE))
     specs = kits.kits_for_split(plan.split)
@@ -343,7 +346,11 @@ def make_song(plan: SongPlan) -> dict:
 
     kit = kits.load_kit(spec.name)
     played = sampler.resolve_hits(kit, drums_s)
-    drums = sampler.render_drums(kit, played, n_samples, rng_render)
+    characters = None
+    if rng_piece.random() < plan.piece_variation:
+        characters = sampler.draw_piece_characters(kit, rng_piece)
+        variations.append("piece_character")
+    drums = sampler.render_drums(kit, played, n_samples, rng_render, characters=characters)
     fonts = [f for f in synth.PITCHED_SOUNDFONTS if sources.available(f)]
     soundfont = fonts[int(rng_pitched.integers(len(fonts)))] if fonts and len(notes_s) else ""
     rest = None

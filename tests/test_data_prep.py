@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from data_prep import build, check, groove, kits, sampler, songs, sources, stats
-from drumtx.features import SAMPLE_RATE
+from drumtx.features import FRAMES_PER_SECOND, SAMPLE_RATE
 from drumtx.vocab import (
     AVL_KIT_NOTE_TO_GM,
     DRUM_CLASSES,
@@ -22,6 +23,9 @@ from drumtx.vocab import (
 )
 
 MAX_ONSET_ERROR_MS = 5.0
+MAX_REVOICED_ONSET_ERROR_MS = 1000.0 / FRAMES_PER_SECOND
+"""Re-voiced pieces (retuned, filtered) may build up more slowly, but within one feature frame."""
+CHARACTER_SEEDS = (0, 1, 2)
 BEAT_SONGS = 6
 """Straight (unswung) generator songs checked against their beat labels."""
 BEAT_SONG_SECONDS = 12.0
@@ -72,6 +76,60 @@ def test_single_hits_sit_on_their_labels_for_every_class_and_kit_family():
     worst = frame.loc[frame["error_ms"].abs().idxmax()]
     assert frame["error_ms"].abs().max() <= MAX_ONSET_ERROR_MS, worst.to_dict()
     assert frame["onset_s"].notna().all()
+
+
+@needs_kits
+@pytest.mark.parametrize("seed", CHARACTER_SEEDS)
+def test_revoiced_pieces_still_sit_on_their_labels(seed):
+    frame = check.single_hit_offsets(character_seed=seed)
+    plain = check.single_hit_offsets()
+    assert len(frame) == len(plain)
+    worst = frame.loc[frame["error_ms"].abs().idxmax()]
+    assert frame["error_ms"].abs().max() <= MAX_REVOICED_ONSET_ERROR_MS, worst.to_dict()
+
+
+def test_apply_character_retunes_damps_and_scales():
+    rng = np.random.default_rng(0)
+    seconds = 1.0
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    tone = (np.sin(2 * np.pi * 200 * t) * np.exp(-t / 0.5)).astype(np.float32)
+    plain = sampler.PieceCharacter(semitones=0.0, gain_db=0.0, eq=())
+    np.testing.assert_allclose(sampler.apply_character(tone, plain), tone, atol=1e-6)
+    louder = sampler.apply_character(tone, sampler.PieceCharacter(0.0, 6.0, ()))
+    assert np.max(np.abs(louder)) / np.max(np.abs(tone)) == pytest.approx(10 ** (6 / 20), rel=1e-4)
+    lower = sampler.apply_character(tone, sampler.PieceCharacter(-12.0, 0.0, ()))
+    assert len(lower) == pytest.approx(2 * len(tone), abs=2)  # an octave down lasts twice as long
+    crossings = np.sum(np.diff(np.sign(lower[: len(tone)])) != 0) / seconds
+    assert crossings == pytest.approx(2 * 100, rel=0.02)  # 100 Hz: 200 zero crossings a second
+    damped = sampler.apply_character(tone, sampler.PieceCharacter(0.0, 0.0, (), decay_s=0.05))
+    assert len(damped) < len(tone)
+    hold = int(sampler.PIECE_DECAY_HOLD_S * SAMPLE_RATE)
+    np.testing.assert_allclose(damped[:hold], tone[:hold], atol=1e-6)
+    later = slice(hold + int(0.2 * SAMPLE_RATE), len(damped))
+    assert np.max(np.abs(damped[later])) < 0.05 * np.max(np.abs(tone[later]))
+    notch = sampler.PieceCharacter(0.0, 0.0, (("pk", 200.0, 1.0, -9.0),))
+    cut = sampler.apply_character(tone, notch)
+    late = slice(SAMPLE_RATE // 4, SAMPLE_RATE // 2)  # steady state, past the filter's transient
+    ratio = np.sqrt(np.mean(cut[late] ** 2) / np.mean(tone[late] ** 2))
+    assert 20 * np.log10(ratio) == pytest.approx(-9.0, abs=0.5)
+    characters = sampler.draw_piece_characters(kits.Kit("k", "f", {36: [], 42: [], 46: []}), rng)
+    assert sorted(characters) == [36, 42]  # the hi-hat's notes are one piece
+    for character in characters.values():
+        assert abs(character.semitones) <= sampler.PIECE_SEMITONES
+        assert abs(character.gain_db) <= sampler.PIECE_GAIN_DB
+
+
+@needs_kits
+def test_piece_variation_changes_the_drums_not_the_labels():
+    plan = songs.SongPlan(songs.song_id("train", 3, 1), "train", 3, 1, 12.0, "")
+    plain = songs.make_song(plan)
+    varied = songs.make_song(dataclasses.replace(plan, piece_variation=1.0))
+    assert "piece_character" in varied["meta"]["variations"]
+    assert "piece_character" not in plain["meta"]["variations"]
+    assert varied["drum_rows"] == plain["drum_rows"] and varied["note_rows"] == plain["note_rows"]
+    assert abs(np.corrcoef(varied["drums"], plain["drums"])[0, 1]) < 0.9
+    again = songs.make_song(dataclasses.replace(plan, piece_variation=1.0))
+    np.testing.assert_array_equal(again["mix"], varied["mix"])
 
 
 @needs_kits
