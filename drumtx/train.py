@@ -444,6 +444,7 @@ def fit(
     strategy: str = "default",
     learning_rate: float = LEARNING_RATE,
     lstm_units: int = model_module.LSTM_UNITS,
+    lstm_layers: int = model_module.LSTM_LAYERS,
     front_filters: int = model_module.FRONT_FILTERS,
     spectral_filters: int = model_module.SPECTRAL_FILTERS,
     frames: int = windows.TRAIN_FRAMES,
@@ -481,6 +482,8 @@ def fit(
         Initial Adam learning rate (cosine decay over all epochs).
     lstm_units : int
         Units per direction of the BiLSTMs.
+    lstm_layers : int
+        Number of stacked BiLSTMs (with ``init_from``, layers the donor lacks start afresh).
     front_filters : int
         Channels of the convolutional front end.
     spectral_filters : int
@@ -579,6 +582,7 @@ def fit(
     total_steps = epochs * len(train_data)
     architecture = dict(
         lstm_units=lstm_units,
+        lstm_layers=lstm_layers,
         front_filters=front_filters,
         spectral_filters=spectral_filters,
         beat_head=beat_head,
@@ -698,6 +702,10 @@ def make_toy_data(
     return out_dir
 
 
+MAX_LSTM_LAYERS = 8
+"""Upper limit of ``--lstm-layers`` (a typo guard; 2 are shipped)."""
+
+
 def _loss_weight(text: str) -> tuple[str, float]:
     """Parse ``HEAD=W`` of ``--loss-weight``."""
     name, _, value = text.partition("=")
@@ -728,6 +736,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lr", type=float, default=LEARNING_RATE, help="initial learning rate")
     parser.add_argument("--lstm-units", type=int, default=model_module.LSTM_UNITS)
+    parser.add_argument(
+        "--lstm-layers", type=int, choices=range(1, MAX_LSTM_LAYERS + 1), metavar="N",
+        default=model_module.LSTM_LAYERS,
+        help="stacked BiLSTMs; with --init-from, layers the donor lacks start afresh",
+    )
     parser.add_argument("--front-filters", type=int, default=model_module.FRONT_FILTERS)
     parser.add_argument(
         "--spectral-filters",
@@ -799,6 +812,7 @@ def run(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         learning_rate=args.lr,
         lstm_units=args.lstm_units,
+        lstm_layers=args.lstm_layers,
         front_filters=args.front_filters,
         spectral_filters=args.spectral_filters,
         frames=args.frames,

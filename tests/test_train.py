@@ -66,6 +66,19 @@ def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
     assert runs["remix_probability"].tolist() == [windows.REMIX_PROBABILITY] * 2
 
 
+def test_fit_deepens_a_warm_started_trunk(toy_data, tmp_path, capsys):
+    donor = model.build_model(lstm_units=8, front_filters=8)
+    model.save_model(donor, tmp_path / "donor")
+    out = tmp_path / "deeper"
+    train.fit(toy_data, out, epochs=1, batch_size=2, steps_per_epoch=1, lstm_units=8,
+              front_filters=8, frames=200, lstm_layers=3, init_from=tmp_path / "donor")
+    assert "new layers: bilstm3" in capsys.readouterr().out
+    deeper = model.load_model(out)
+    names = [layer.name for layer in deeper.layers]
+    assert "bilstm3" in names and "bilstm4" not in names
+    assert pd.read_csv(out / train.RUNS_FILE)["lstm_layers"].tolist() == [3]
+
+
 def test_record_run_aligns_a_new_row_with_an_older_file(tmp_path):
     (tmp_path / "manifest.csv").write_text("id\n")
     older = pd.DataFrame([{"started_utc": "2026-01-01T00:00:00+00:00", "first_epoch": 1,
