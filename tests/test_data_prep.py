@@ -562,3 +562,13 @@ def test_band_reverb_changes_the_band_only(monkeypatch):
     # the same drums, up to the final gain (set by the mix's peak) and the noise level
     assert np.corrcoef(wet["drums"], dry["drums"])[0, 1] > 0.99
     assert not np.allclose(wet["mix"], dry["mix"], atol=1e-3)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "half"])
+def test_build_refuses_a_piece_variation_outside_zero_to_one(value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build.main(["--split", "train", "--minutes", "1", "--out", str(tmp_path / "out"),
+                    "--piece-variation", value])
+    assert exit_info.value.code == 2
+    assert "--piece-variation" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
