@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from drumtx.cli import probability
+
 from . import kits, sources
 from .songs import (  # noqa: F401 - re-exported: the build's constants and song functions
     BEAT_HEADER,
@@ -109,14 +111,6 @@ def build(split: str, minutes: float, seed: int, out: Path, jobs: int = 1,
             "speed": rendered / wall if wall > 0 else float("inf")}
 
 
-def _probability(text: str) -> float:
-    """argparse type: a float in [0, 1]."""
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -130,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-augment", action="store_true", help="only the gain augmentation")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
-        "--piece-variation", type=_probability, default=0.0, metavar="P",
+        "--piece-variation", type=probability, default=0.0, metavar="P",
         help="probability that a song re-voices each kit piece (tuning, level, EQ, damping); "
         "default 0, as in the builds so far",
     )

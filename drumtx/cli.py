@@ -355,6 +355,17 @@ def _stop_workers(executor) -> None:
         process.join()
 
 
+def probability(text: str) -> float:
+    """argparse type: a number in [0, 1] (the probability options of ``train`` and the factory)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

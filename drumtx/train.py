@@ -62,6 +62,7 @@ from keras import ops
 
 from drumtx import features, vocab, windows
 from drumtx import model as model_module
+from drumtx.cli import probability
 from drumtx.runtime import file_sha256
 
 ONSET_POSITIVE_WEIGHT = 5.0
@@ -460,6 +461,7 @@ def fit(
     stem_loss_weight: float = STEM_LOSS_WEIGHT,
     rest_reverb_probability: float = windows.REST_REVERB_PROBABILITY,
     loss_weights: dict[str, float] | None = None,
+    mixup_probability: float = windows.MIXUP_PROBABILITY,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -516,6 +518,9 @@ def fit(
         (:func:`drumtx.windows.reverberate_power`).
     loss_weights : dict of str to float, optional
         Weights replacing those of :data:`LOSS_WEIGHTS` (e.g. ``{"pitch_onsets": 1.0}``).
+    mixup_probability : float
+        Probability of a training crop being the sum of two crops with the union of their
+        notes (:func:`drumtx.windows.mix_crops`).
 
     Returns
     -------
@@ -547,6 +552,7 @@ def fit(
         beats=beat_head,
         stem_targets=stem_loss_weight > 0,
         rest_reverb_probability=rest_reverb_probability,
+        mixup_probability=mixup_probability,
     )
     state_path = model_dir / CHECKPOINT_DIR / STATE_FILE
     if state_path.exists():  # resuming: draw new crops, not those of the first epochs again
@@ -603,6 +609,7 @@ def fit(
                remix_db=" ".join(f"{value:g}" for value in remix_db_range),
                stem_loss_weight=stem_loss_weight,
                rest_reverb_probability=rest_reverb_probability,
+               mixup_probability=mixup_probability,
                loss_weights=" ".join(f"{k}={v:g}" for k, v in sorted((loss_weights or {}).items())),
                **architecture)
     if init_from is not None and not state_path.exists():  # a resumed run restores its own
@@ -765,7 +772,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--remix-probability",
-        type=float,
+        type=probability,
         default=windows.REMIX_PROBABILITY,
         help="probability of re-balancing a mix crop's drums against the rest",
     )
@@ -785,9 +792,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rest-reverb-probability",
-        type=float,
+        type=probability,
         default=windows.REST_REVERB_PROBABILITY,
         help="probability of smearing a mix crop's non-drum part with a reverberant tail",
+    )
+    parser.add_argument(
+        "--mixup-probability",
+        type=probability,
+        default=windows.MIXUP_PROBABILITY,
+        help="probability of a crop being the sum of two crops with both songs' notes",
     )
     parser.add_argument(
         "--loss-weight",
@@ -828,6 +841,7 @@ def run(args: argparse.Namespace) -> int:
         stem_loss_weight=args.stem_loss_weight,
         rest_reverb_probability=args.rest_reverb_probability,
         loss_weights=dict(args.loss_weight),
+        mixup_probability=args.mixup_probability,
     )
     return 0
 

@@ -9,6 +9,7 @@ fast.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up logs
 
@@ -76,6 +77,11 @@ REST_REVERB_RT60_S = (0.4, 2.5)
 """Range of the tail's reverberation time (seconds to decay by 60 dB)."""
 REST_REVERB_WET = (0.3, 0.8)
 """Range of the tail's share of the non-drum part's power."""
+MIXUP_PROBABILITY = 0.0
+"""Default probability of a training crop being the sum of two crops (:func:`mix_crops`); 0
+draws nothing, so crops are those of runs made before it existed."""
+MIXUP_DB_RANGE = (-6.0, 6.0)
+"""Level (dB) of the second crop against the first when two are summed."""
 SHIFT_PROBABILITY = 0.5
 MAX_SHIFT_BANDS = 2
 """The drums are moved up or down by 1 to this many bands (semitones above ~500 Hz): kits
@@ -204,6 +210,56 @@ def augment(
     return _to_features(magnitude)
 
 
+@dataclass
+class Crop:
+    """One training crop and its targets, every array ``frames`` long (zero-padded).
+
+    ``features`` ``(frames, N_FEATURE_BINS)``; ``targets`` maps each head of
+    :data:`OUTPUT_SIZES` to ``(frames, size)``; ``onset_mask`` ``(frames, 13)`` (1 where a
+    drum onset target is positive); ``beats`` ``(frames, 3)`` (beat, downbeat, label mask);
+    ``stem`` ``(frames, N_SPECTRAL_BANDS + 1)`` (the drums' spectral features, then the mask).
+    """
+
+    features: np.ndarray
+    targets: dict[str, np.ndarray]
+    onset_mask: np.ndarray
+    beats: np.ndarray
+    stem: np.ndarray
+
+
+def mix_crops(first: Crop, second: Crop, second_db: float) -> Crop:
+    """Sum two crops (mixup for onsets): their audio adds, their notes are the union.
+
+    The filtered magnitudes add in power, ``second`` scaled by ``second_db``; the flux half is
+    recomputed. Onset, velocity and pitched targets are the larger of the two at each frame
+    and class (labels of both songs stay true of the sum). Beat labels are dropped (masked):
+    two songs' grids do not make one. The drum-stem target is the drums' sum where both
+    crops have one, else masked.
+    """
+    gain = np.float32(10.0 ** (second_db / 20.0))
+
+    def power_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.sqrt(_to_magnitude(a) ** 2 + (gain * _to_magnitude(b)) ** 2)
+
+    features_sum = _to_features(
+        power_sum(first.features[:, :N_SPECTRAL], second.features[:, :N_SPECTRAL])
+    )
+    stem = np.zeros_like(first.stem)
+    both = np.minimum(first.stem[:, N_SPECTRAL], second.stem[:, N_SPECTRAL]) > 0
+    stem[both, :N_SPECTRAL] = _to_spectral(
+        power_sum(first.stem[both, :N_SPECTRAL], second.stem[both, :N_SPECTRAL])
+    )
+    stem[both, N_SPECTRAL] = 1.0
+    return Crop(
+        features=features_sum,
+        targets={name: np.maximum(first.targets[name], second.targets[name])
+                 for name in first.targets},
+        onset_mask=np.maximum(first.onset_mask, second.onset_mask),
+        beats=np.zeros_like(first.beats),
+        stem=stem,
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # The training PyDataset.
 # ----------------------------------------------------------------------------------------------
@@ -240,6 +296,9 @@ class TrainingWindows(keras.utils.PyDataset):
         Also yield ``drum_stem`` targets (for a model with the training-only stem head).
     rest_reverb_probability : float
         Reverberant smearing of the non-drum part of mix crops (see :func:`augment`).
+    mixup_probability : float
+        Probability of a crop being the sum of two random crops (:func:`mix_crops`), the
+        second at a level drawn from :data:`MIXUP_DB_RANGE`.
 
     Notes
     -----
@@ -269,6 +328,7 @@ class TrainingWindows(keras.utils.PyDataset):
         beats: bool = False,
         stem_targets: bool = False,
         rest_reverb_probability: float = REST_REVERB_PROBABILITY,
+        mixup_probability: float = MIXUP_PROBABILITY,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -286,6 +346,7 @@ class TrainingWindows(keras.utils.PyDataset):
         self.beats = beats
         self.stem_targets = stem_targets
         self.rest_reverb_probability = rest_reverb_probability
+        self.mixup_probability = mixup_probability
         lengths = np.array([piece.n_frames for piece in pieces], dtype=np.float64)
         self.weights = lengths / lengths.sum()
         if steps_per_epoch is None:
@@ -302,55 +363,65 @@ class TrainingWindows(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         epoch = 0 if self.fixed_epoch else self.epoch
         rng = np.random.default_rng([self.seed, epoch, index])
-        frames = self.frames
-        x = np.zeros((self.batch_size, frames, features.N_FEATURE_BINS), dtype=np.float32)
-        y = {
-            name: np.zeros((self.batch_size, frames, size), np.float32)
-            for name, size in OUTPUT_SIZES.items()
-        }
-        mask = np.zeros((self.batch_size, frames, vocab.N_DRUM_CLASSES), dtype=np.float32)
-        beats = np.zeros((self.batch_size, frames, N_BEAT_OUTPUTS + 1), dtype=np.float32)
-        stem = np.zeros((self.batch_size, frames, N_SPECTRAL + 1), dtype=np.float32)
-        for item in range(self.batch_size):
-            piece = self.pieces[rng.choice(len(self.pieces), p=self.weights)]
-            available = min(frames, piece.n_frames)
-            start = int(rng.integers(0, piece.n_frames - available + 1))
-            stop = start + available
-            use_mix = "mix" in piece.feats and (
-                "drums" not in piece.feats or rng.random() < self.mix_probability
-            )
-            source = "mix" if use_mix else "drums"
-            crop = piece.feats[source][start:stop]
-            drums = piece.feats["drums"][start:stop] if "drums" in piece.feats else None
-            if self.augment_features:
-                augmented = augment(
-                    crop, rng, drums if use_mix else None, self.remix_probability,
-                    self.remix_db_range, return_drum_stem=self.stem_targets,
-                    rest_reverb_probability=self.rest_reverb_probability,
-                )
-                if self.stem_targets:
-                    crop, drum_spectral = augmented
-                    drums = drum_spectral if drums is not None else None
-                else:
-                    crop = augmented
-            elif drums is not None:
-                drums = drums[:, :N_SPECTRAL]
-            x[item, :available] = crop
-            if self.stem_targets and drums is not None:
-                stem[item, :available, :N_SPECTRAL] = drums
-                stem[item, :available, N_SPECTRAL] = 1.0
-            for name in OUTPUT_SIZES:
-                if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes
-                    y[name][item, :available] = piece.targets[name][start:stop]
-            mask[item, :available] = (piece.targets["drum_onsets"][start:stop] > 0).astype(
-                np.float32
-            )
-            if self.beats and piece.has_beats:
-                beats[item, :available, :N_BEAT_OUTPUTS] = piece.targets[BEAT_HEAD][start:stop]
-                beats[item, :available, N_BEAT_OUTPUTS] = 1.0
+        crops = []
+        for _ in range(self.batch_size):
+            crop = self._draw_crop(rng)
+            if self.mixup_probability > 0 and rng.random() < self.mixup_probability:
+                crop = mix_crops(crop, self._draw_crop(rng), rng.uniform(*MIXUP_DB_RANGE))
+            crops.append(crop)
+        x = np.stack([crop.features for crop in crops])
+        y = {name: np.stack([crop.targets[name] for crop in crops]) for name in OUTPUT_SIZES}
+        mask = np.stack([crop.onset_mask for crop in crops])
         y["drum_velocity"] = np.concatenate([y["drum_velocity"], mask], axis=-1)
         if self.beats:
-            y[BEAT_HEAD] = beats
+            y[BEAT_HEAD] = np.stack([crop.beats for crop in crops])
         if self.stem_targets:
-            y[STEM_HEAD] = stem
+            y[STEM_HEAD] = np.stack([crop.stem for crop in crops])
         return x, y
+
+    def _draw_crop(self, rng: np.random.Generator) -> Crop:
+        """One random crop of one piece, augmented, with its targets (padded to ``frames``)."""
+        frames = self.frames
+        piece = self.pieces[rng.choice(len(self.pieces), p=self.weights)]
+        available = min(frames, piece.n_frames)
+        start = int(rng.integers(0, piece.n_frames - available + 1))
+        stop = start + available
+        use_mix = "mix" in piece.feats and (
+            "drums" not in piece.feats or rng.random() < self.mix_probability
+        )
+        source = "mix" if use_mix else "drums"
+        feats = piece.feats[source][start:stop]
+        drums = piece.feats["drums"][start:stop] if "drums" in piece.feats else None
+        if self.augment_features:
+            augmented = augment(
+                feats, rng, drums if use_mix else None, self.remix_probability,
+                self.remix_db_range, return_drum_stem=self.stem_targets,
+                rest_reverb_probability=self.rest_reverb_probability,
+            )
+            if self.stem_targets:
+                feats, drum_spectral = augmented
+                drums = drum_spectral if drums is not None else None
+            else:
+                feats = augmented
+        elif drums is not None:
+            drums = drums[:, :N_SPECTRAL]
+        crop = Crop(
+            features=np.zeros((frames, features.N_FEATURE_BINS), dtype=np.float32),
+            targets={name: np.zeros((frames, size), np.float32)
+                     for name, size in OUTPUT_SIZES.items()},
+            onset_mask=np.zeros((frames, vocab.N_DRUM_CLASSES), dtype=np.float32),
+            beats=np.zeros((frames, N_BEAT_OUTPUTS + 1), dtype=np.float32),
+            stem=np.zeros((frames, N_SPECTRAL + 1), dtype=np.float32),
+        )
+        crop.features[:available] = feats
+        if self.stem_targets and drums is not None:
+            crop.stem[:available, :N_SPECTRAL] = drums
+            crop.stem[:available, N_SPECTRAL] = 1.0
+        for name in OUTPUT_SIZES:
+            if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes
+                crop.targets[name][:available] = piece.targets[name][start:stop]
+        crop.onset_mask[:available] = (piece.targets["drum_onsets"][start:stop] > 0)
+        if self.beats and piece.has_beats:
+            crop.beats[:available, :N_BEAT_OUTPUTS] = piece.targets[BEAT_HEAD][start:stop]
+            crop.beats[:available, N_BEAT_OUTPUTS] = 1.0
+        return crop

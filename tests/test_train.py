@@ -195,3 +195,18 @@ def test_loss_weight_option_rejects_unknown_heads_and_bad_numbers():
     for bad in ("pitch=1", "beats=x", "beats=-1"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--data", "d", "--out", "o", "--loss-weight", bad])
+
+
+@pytest.mark.parametrize("option", ["--mixup-probability", "--remix-probability",
+                                    "--rest-reverb-probability"])
+def test_probability_options_refuse_values_outside_zero_to_one(option, capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    assert getattr(parser.parse_args(["--data", "d", "--out", "o", option, "0.25"]),
+                   option[2:].replace("-", "_")) == 0.25
+    for bad in ("1.5", "-0.1", "half"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--data", "d", "--out", "o", option, bad])
+        assert option in capsys.readouterr().err

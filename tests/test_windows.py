@@ -255,3 +255,77 @@ def test_rest_reverb_smears_only_the_rest_of_a_mix(monkeypatch):
         windows.augment(drums, np.random.default_rng(4), None, rest_reverb_probability=1.0),
         windows.augment(drums, np.random.default_rng(4), None),
     )
+
+
+def _crop(frames, spectral_value, onsets_at, stem_known=True, beats_known=True):
+    """A hand-made crop: flat spectrum, drum onsets of class 0 at the given frames."""
+    spectral = np.full((frames, windows.N_SPECTRAL), spectral_value, np.float32)
+    targets = {name: np.zeros((frames, size), np.float32)
+               for name, size in windows.OUTPUT_SIZES.items()}
+    targets["drum_onsets"][onsets_at, 0] = 1.0
+    targets["drum_velocity"][onsets_at, 0] = 0.5
+    stem = np.zeros((frames, windows.N_SPECTRAL + 1), np.float32)
+    if stem_known:
+        stem[:, : windows.N_SPECTRAL] = spectral
+        stem[:, -1] = 1.0
+    beats = np.zeros((frames, 3), np.float32)
+    if beats_known:
+        beats[::4, 0], beats[:, 2] = 1.0, 1.0
+    return windows.Crop(
+        features=np.concatenate([spectral, features.positive_flux(spectral)], axis=1),
+        targets=targets,
+        onset_mask=(targets["drum_onsets"] > 0).astype(np.float32),
+        beats=beats,
+        stem=stem,
+    )
+
+
+def test_mixed_crops_add_in_power_and_keep_both_songs_notes():
+    first = _crop(10, np.log10(1.0 + 3.0), [2])  # magnitude 3
+    second = _crop(10, np.log10(1.0 + 2.0), [2, 7], stem_known=False)  # magnitude 2
+    mixed = windows.mix_crops(first, second, second_db=20.0 * np.log10(2.0))  # second x2: 4
+    spectral = mixed.features[:, : windows.N_SPECTRAL]
+    np.testing.assert_allclose(spectral, np.log10(1.0 + 5.0), rtol=1e-5)  # sqrt(3² + 4²)
+    np.testing.assert_array_equal(mixed.features[:, windows.N_SPECTRAL :], 0.0)  # flat: no flux
+    assert np.flatnonzero(mixed.targets["drum_onsets"][:, 0]).tolist() == [2, 7]
+    assert np.flatnonzero(mixed.onset_mask[:, 0]).tolist() == [2, 7]
+    assert mixed.targets["drum_velocity"][7, 0] == 0.5
+    assert not mixed.beats.any()  # two songs' grids: beat labels masked
+    assert not mixed.stem.any()  # the second crop's drums are unknown: stem target masked
+    both_stems = windows.mix_crops(first, _crop(10, np.log10(1.0 + 4.0), []), 0.0)
+    np.testing.assert_allclose(both_stems.stem[:, :-1], np.log10(1.0 + 5.0), rtol=1e-5)
+    np.testing.assert_array_equal(both_stems.stem[:, -1], 1.0)
+
+
+@pytest.mark.parametrize("mixup_probability", [0.0, 1.0])
+def test_mixup_sums_every_crop_or_none(tmp_path, monkeypatch, mixup_probability):
+    from drumtx.train import make_toy_data
+
+    data = make_toy_data(tmp_path / "toy", {"train": 2}, seconds=3.0)
+    pieces = windows.load_split(data, "train")
+    calls = []
+    real_mix = windows.mix_crops
+
+    def counting_mix(first, second, second_db):
+        calls.append(second_db)
+        return real_mix(first, second, second_db)
+
+    monkeypatch.setattr(windows, "mix_crops", counting_mix)
+    plain = windows.TrainingWindows(pieces, batch_size=4, steps_per_epoch=1, frames=300, seed=3)
+    mixed = windows.TrainingWindows(
+        pieces, batch_size=4, steps_per_epoch=1, frames=300, seed=3,
+        mixup_probability=mixup_probability,
+    )
+    x_plain, y_plain = plain[0]
+    x_mixed, y_mixed = mixed[0]
+    assert len(calls) == 4 * mixup_probability
+    assert all(windows.MIXUP_DB_RANGE[0] <= db <= windows.MIXUP_DB_RANGE[1] for db in calls)
+    if mixup_probability == 0:  # no draws: the crops of runs without mixup
+        np.testing.assert_array_equal(x_mixed, x_plain)
+    else:  # the first item starts from the same crop as without mixup: it keeps its notes
+        assert (y_mixed["drum_onsets"][0] >= y_plain["drum_onsets"][0]).all()
+        spectral = slice(0, windows.N_SPECTRAL)
+        assert (x_mixed[0, :, spectral] >= x_plain[0, :, spectral] - 1e-5).all()
+        assert not np.array_equal(x_mixed[0], x_plain[0])
+        mask = y_mixed["drum_velocity"][..., vocab.N_DRUM_CLASSES :]
+        np.testing.assert_array_equal(mask, (y_mixed["drum_onsets"] > 0).astype(np.float32))
