@@ -51,7 +51,8 @@ def test_two_training_steps_reduce_the_loss(toy_data):
 def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
     out = tmp_path / "model"
     options = dict(
-        batch_size=2, steps_per_epoch=2, lstm_units=8, front_filters=8, frames=200, patience=5
+        batch_size=2, steps_per_epoch=2, lstm_units=8, front_filters=8, frames=200, patience=5,
+        mixup_probability=0.5,
     )
     train.fit(toy_data, out, epochs=1, **options)
     assert model.model_path(out).exists()
@@ -64,6 +65,7 @@ def test_fit_writes_the_model_and_resumes(toy_data, tmp_path):
     assert runs["first_epoch"].tolist() == [1, 2]
     assert set(runs["manifest_sha256"]) == {runtime.file_sha256(toy_data / "manifest.csv")}
     assert runs["remix_probability"].tolist() == [windows.REMIX_PROBABILITY] * 2
+    assert runs["mixup_probability"].tolist() == [0.5, 0.5]
 
 
 def test_fit_deepens_a_warm_started_trunk(toy_data, tmp_path, capsys):
