@@ -17,7 +17,7 @@ import keras  # noqa: E402
 import numpy as np
 from scipy import signal
 
-from drumtx import features, vocab
+from drumtx import features
 from drumtx.dataset import (  # noqa: F401 - the data API lives there, named here for callers
     ONSET_NEIGHBOUR_WEIGHT,
     OUTPUT_SIZES,
@@ -215,14 +215,13 @@ class Crop:
     """One training crop and its targets, every array ``frames`` long (zero-padded).
 
     ``features`` ``(frames, N_FEATURE_BINS)``; ``targets`` maps each head of
-    :data:`OUTPUT_SIZES` to ``(frames, size)``; ``onset_mask`` ``(frames, 13)`` (1 where a
-    drum onset target is positive); ``beats`` ``(frames, 3)`` (beat, downbeat, label mask);
-    ``stem`` ``(frames, N_SPECTRAL_BANDS + 1)`` (the drums' spectral features, then the mask).
+    :data:`OUTPUT_SIZES` to ``(frames, size)``; ``beats`` ``(frames, 3)`` (beat, downbeat,
+    label mask); ``stem`` ``(frames, N_SPECTRAL_BANDS + 1)`` (the drums' spectral features,
+    then the mask).
     """
 
     features: np.ndarray
     targets: dict[str, np.ndarray]
-    onset_mask: np.ndarray
     beats: np.ndarray
     stem: np.ndarray
 
@@ -254,7 +253,6 @@ def mix_crops(first: Crop, second: Crop, second_db: float) -> Crop:
         features=features_sum,
         targets={name: np.maximum(first.targets[name], second.targets[name])
                  for name in first.targets},
-        onset_mask=np.maximum(first.onset_mask, second.onset_mask),
         beats=np.zeros_like(first.beats),
         stem=stem,
     )
@@ -371,7 +369,7 @@ class TrainingWindows(keras.utils.PyDataset):
             crops.append(crop)
         x = np.stack([crop.features for crop in crops])
         y = {name: np.stack([crop.targets[name] for crop in crops]) for name in OUTPUT_SIZES}
-        mask = np.stack([crop.onset_mask for crop in crops])
+        mask = (y["drum_onsets"] > 0).astype(np.float32)
         y["drum_velocity"] = np.concatenate([y["drum_velocity"], mask], axis=-1)
         if self.beats:
             y[BEAT_HEAD] = np.stack([crop.beats for crop in crops])
@@ -409,7 +407,6 @@ class TrainingWindows(keras.utils.PyDataset):
             features=np.zeros((frames, features.N_FEATURE_BINS), dtype=np.float32),
             targets={name: np.zeros((frames, size), np.float32)
                      for name, size in OUTPUT_SIZES.items()},
-            onset_mask=np.zeros((frames, vocab.N_DRUM_CLASSES), dtype=np.float32),
             beats=np.zeros((frames, N_BEAT_OUTPUTS + 1), dtype=np.float32),
             stem=np.zeros((frames, N_SPECTRAL + 1), dtype=np.float32),
         )
@@ -420,7 +417,6 @@ class TrainingWindows(keras.utils.PyDataset):
         for name in OUTPUT_SIZES:
             if use_mix or name not in PITCHED_HEADS:  # a drum stem has no pitched notes
                 crop.targets[name][:available] = piece.targets[name][start:stop]
-        crop.onset_mask[:available] = (piece.targets["drum_onsets"][start:stop] > 0)
         if self.beats and piece.has_beats:
             crop.beats[:available, :N_BEAT_OUTPUTS] = piece.targets[BEAT_HEAD][start:stop]
             crop.beats[:available, N_BEAT_OUTPUTS] = 1.0

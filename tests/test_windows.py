@@ -274,7 +274,6 @@ def _crop(frames, spectral_value, onsets_at, stem_known=True, beats_known=True):
     return windows.Crop(
         features=np.concatenate([spectral, features.positive_flux(spectral)], axis=1),
         targets=targets,
-        onset_mask=(targets["drum_onsets"] > 0).astype(np.float32),
         beats=beats,
         stem=stem,
     )
@@ -288,7 +287,6 @@ def test_mixed_crops_add_in_power_and_keep_both_songs_notes():
     np.testing.assert_allclose(spectral, np.log10(1.0 + 5.0), rtol=1e-5)  # sqrt(3² + 4²)
     np.testing.assert_array_equal(mixed.features[:, windows.N_SPECTRAL :], 0.0)  # flat: no flux
     assert np.flatnonzero(mixed.targets["drum_onsets"][:, 0]).tolist() == [2, 7]
-    assert np.flatnonzero(mixed.onset_mask[:, 0]).tolist() == [2, 7]
     assert mixed.targets["drum_velocity"][7, 0] == 0.5
     assert not mixed.beats.any()  # two songs' grids: beat labels masked
     assert not mixed.stem.any()  # the second crop's drums are unknown: stem target masked
