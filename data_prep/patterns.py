@@ -389,6 +389,23 @@ def mma_grooves() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+MMA_SILENT_GROOVES = frozenset({"none"})
+"""Grooves of MMA's library that play nothing (lower case); ``mma`` writes no MIDI for them."""
+
+
+def draw_mma_groove(rng: np.random.Generator) -> str:
+    """A groove of :func:`mma_grooves` drawn uniformly, drawing again on a silent one.
+
+    The list keeps the silent grooves, so every draw that never meets one picks what it
+    always picked (earlier builds are reproduced).
+    """
+    grooves = mma_grooves()
+    while True:
+        name = grooves[int(rng.integers(len(grooves)))]
+        if name.lower() not in MMA_SILENT_GROOVES:
+            return name
+
+
 def _transpose_chord(chord: str, semitones: int) -> str:
     roots = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
     match = re.match(r"([A-G][#b]?)(.*)", chord)

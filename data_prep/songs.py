@@ -170,8 +170,7 @@ def _donor_notes(split: str, need_beats: float, tempo: float, rng: np.random.Gen
         donor = donors[int(rng.integers(len(donors)))]
         try:
             if donor == "mma":
-                grooves = patterns.mma_grooves()
-                groove_name = grooves[int(rng.integers(len(grooves)))]
+                groove_name = patterns.draw_mma_groove(rng)
                 bars = int(math.ceil(need_beats / 4)) + 1
                 score = patterns.mma_score(groove_name, rng, bars, tempo)
                 name = f"mma:{groove_name}"
@@ -288,8 +287,7 @@ def make_song(plan: SongPlan) -> dict:
         pattern = f"generator:{style}"
         bpb, length_beats = 4.0, bars * 4.0
     elif source == "mma":
-        grooves = patterns.mma_grooves()
-        name = grooves[int(rng.integers(len(grooves)))]
+        name = patterns.draw_mma_groove(rng)
         tempo = float(rng.uniform(*MMA_TEMPO_BPM))
         bars = int(math.ceil(duration * tempo / 240.0)) + 1
         score = patterns.mma_score(name, rng, bars, tempo)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from data_prep import build, check, groove, kits, sampler, songs, sources, stats
+from data_prep import build, check, groove, kits, patterns, sampler, songs, sources, stats
 from drumtx.features import FRAMES_PER_SECOND, SAMPLE_RATE
 from drumtx.vocab import (
     AVL_KIT_NOTE_TO_GM,
@@ -572,3 +572,23 @@ def test_build_refuses_a_piece_variation_outside_zero_to_one(value, tmp_path, ca
     assert exit_info.value.code == 2
     assert "--piece-variation" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_silent_mma_groove_is_drawn_again_and_other_draws_are_unchanged():
+    grooves = patterns.mma_grooves()
+    silent = {i for i, name in enumerate(grooves) if name.lower() in patterns.MMA_SILENT_GROOVES}
+    assert silent, "MMA's library defines the silent groove 'None'"
+
+    def first_index(seed):
+        return int(np.random.default_rng(seed).integers(len(grooves)))
+
+    unlucky = next(seed for seed in range(100_000) if first_index(seed) in silent)
+    rng = np.random.default_rng(unlucky)
+    rng.integers(len(grooves))
+    expected = grooves[int(rng.integers(len(grooves)))]
+    assert patterns.draw_mma_groove(np.random.default_rng(unlucky)) == expected
+    assert expected.lower() not in patterns.MMA_SILENT_GROOVES
+    for seed in range(20):
+        if first_index(seed) not in silent:
+            drawn = patterns.draw_mma_groove(np.random.default_rng(seed))
+            assert drawn == grooves[first_index(seed)]
