@@ -13,6 +13,9 @@ Outputs (a dict, all sigmoid, all ``(batch, frames, k)``):
 - ``beats`` (2, optional, see :data:`BEAT_HEAD`): column 0 a beat (any beat, downbeats
   included) is at this frame, column 1 a downbeat (the first beat of a bar) is.
 
+The pitched heads may have their own BiLSTM (:func:`pitch_branch`) over the features and the
+trunk's output; they then read the trunk's output and the branch's side by side.
+
 While training, a network may also have the linear ``drum_stem`` head (:data:`STEM_HEAD`,
 ``N_SPECTRAL_BANDS`` wide): the drum stem's spectral features, estimated from the trunk, so
 that on mix crops the trunk learns to separate the drums. :func:`save_model` leaves it out.
@@ -30,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow start-up logs
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from drumtx import features
 from drumtx.errors import ModelLoadError
@@ -65,6 +69,11 @@ SPECTRAL_KERNEL = (3, 3)
 """(frames, bands) of each 2-D convolution kernel."""
 SPECTRAL_POOL_BANDS = 3
 """Bands merged by the max pooling after each 2-D block."""
+PITCH_BRANCH_UNITS = 0
+"""Units per direction of the optional pitched branch (:func:`pitch_branch`); 0: no branch,
+the pitched heads read the trunk like the drum heads (models trained before it existed)."""
+PITCH_LAYER_PREFIX = "pitch_"
+"""Names of the pitched branch's and the pitched heads' layers start with this."""
 
 
 
@@ -77,6 +86,7 @@ def build_model(
     beat_head: bool = False,
     spectral_filters: int = SPECTRAL_FILTERS,
     stem_head: bool = False,
+    pitch_branch_units: int = PITCH_BRANCH_UNITS,
 ) -> keras.Model:
     """Build the (uncompiled) transcription network.
 
@@ -101,6 +111,10 @@ def build_model(
     stem_head : bool
         Add the training-only ``drum_stem`` output (:data:`STEM_HEAD`, linear,
         ``N_SPECTRAL_BANDS`` wide).
+    pitch_branch_units : int
+        Give the pitched heads their own BiLSTM of this many units per direction
+        (:func:`pitch_branch`); the heads then read the trunk's output followed by the
+        branch's. 0: they read the trunk alone.
 
     Returns
     -------
@@ -125,8 +139,14 @@ def build_model(
             keras.layers.LSTM(lstm_units, return_sequences=True), name=f"bilstm{layer + 1}"
         )(x)
         x = keras.layers.Dropout(dropout, name=f"bilstm{layer + 1}_dropout")(x)
+    pitched = x
+    if pitch_branch_units:
+        branch = pitch_branch(normalised, x, pitch_branch_units, dropout)
+        pitched = keras.layers.Concatenate(name=f"{PITCH_LAYER_PREFIX}features")([x, branch])
     outputs = {
-        name: keras.layers.Dense(size, activation="sigmoid", name=name)(x)
+        name: keras.layers.Dense(size, activation="sigmoid", name=name)(
+            pitched if name.startswith(PITCH_LAYER_PREFIX) else x
+        )
         for name, size in HEADS.items()
     }
     if beat_head:
@@ -175,6 +195,38 @@ def spectral_branch(normalised, filters: int, out_channels: int):
     )(x)
 
 
+def pitch_branch(normalised, trunk, units: int, dropout: float = DROPOUT):
+    """The pitched branch: a BiLSTM over the normalised features and the trunk's output.
+
+    The drum trunk is sized and trained for drums; the pitched heads get their own recurrent
+    layer, which sees the spectrum itself (for the harmonics that tell pitches apart) and
+    what the trunk found (onsets, the drums to ignore). Its layers are named with
+    :data:`PITCH_LAYER_PREFIX`, so they can be trained alone (``drumtx train --pitched-only``).
+
+    Parameters
+    ----------
+    normalised : KerasTensor, shape (batch, frames, N_FEATURE_BINS)
+    trunk : KerasTensor, shape (batch, frames, 2 * lstm_units)
+    units : int
+        Units per direction.
+    dropout : float
+
+    Returns
+    -------
+    KerasTensor, shape (batch, frames, 2 * units)
+    """
+    x = keras.layers.Concatenate(name=f"{PITCH_LAYER_PREFIX}branch_input")([normalised, trunk])
+    x = keras.layers.Bidirectional(
+        keras.layers.LSTM(units, return_sequences=True), name=f"{PITCH_LAYER_PREFIX}bilstm"
+    )(x)
+    return keras.layers.Dropout(dropout, name=f"{PITCH_LAYER_PREFIX}bilstm_dropout")(x)
+
+
+def is_pitched_layer(layer: keras.layers.Layer) -> bool:
+    """Whether a layer belongs to the pitched branch or is a pitched head."""
+    return layer.name.startswith(PITCH_LAYER_PREFIX)
+
+
 def inference_network(network: keras.Model) -> keras.Model:
     """``network`` without its training-only outputs (:data:`STEM_HEAD`); itself if it has none.
 
@@ -197,7 +249,8 @@ def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]
     """Warm start: copy the weights of every layer of ``source`` into the same-named layer.
 
     Layers whose name or weight shapes differ (e.g. a head ``source`` does not have) keep
-    their initial weights.
+    their initial weights, except a Dense layer whose input grew at its end
+    (:func:`_widened_dense`).
 
     Returns
     -------
@@ -213,13 +266,33 @@ def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]
         weights = donor.get_weights() if donor is not None else None
         if not layer.weights:
             continue
-        if weights is None or [w.shape for w in weights] != [
-            tuple(w.shape) for w in layer.weights
-        ]:
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if weights is not None and [w.shape for w in weights] != shapes:
+            weights = _widened_dense(layer, weights, shapes)
+        if weights is None:
             skipped.append(layer.name)
             continue
         layer.set_weights(weights)
     return skipped
+
+
+def _widened_dense(layer, weights: list, shapes: list[tuple]) -> list | None:
+    """A donor Dense layer's weights for a target whose input grew at its end, else None.
+
+    The donor's kernel fills the first rows; the new inputs' rows start at zero, so the layer
+    computes what the donor's did until they are trained (a pitched head that gains the
+    pitched branch's output beside the trunk's).
+    """
+    if not isinstance(layer, keras.layers.Dense) or len(weights) != 2:
+        return None
+    (kernel, bias), (kernel_shape, bias_shape) = weights, shapes
+    if bias.shape != bias_shape or kernel.shape[1] != kernel_shape[1]:
+        return None
+    if kernel.shape[0] >= kernel_shape[0]:
+        return None
+    widened = np.zeros(kernel_shape, dtype=kernel.dtype)
+    widened[: kernel.shape[0]] = kernel
+    return [widened, bias]
 
 
 def load_model(model_dir: str | os.PathLike | None = None) -> keras.Model:

@@ -10,8 +10,9 @@ load it with Keras (:func:`drumtx.model.load_model`).
 
 Supported layers: ``InputLayer``, ``BatchNormalization`` (last axis), ``Conv1D`` and
 ``Conv2D`` (``same`` or ``valid`` padding, stride 1), ``MaxPooling2D`` (``valid``, strides
-equal to the pool), ``Reshape``, ``Permute``, ``Add``, ``Dropout`` (identity), ``LSTM`` and
-``Bidirectional(LSTM)`` (``concat``, tanh/sigmoid, full sequences) and ``Dense``.
+equal to the pool), ``Reshape``, ``Permute``, ``Add``, ``Concatenate`` (last axis),
+``Dropout`` (identity), ``LSTM`` and ``Bidirectional(LSTM)`` (``concat``, tanh/sigmoid, full
+sequences) and ``Dense``.
 """
 
 from __future__ import annotations
@@ -229,6 +230,10 @@ class NumpyNetwork:
                 ]
                 if kind == "Add":
                     function = _add
+                elif kind == "Concatenate":
+                    if layer["config"].get("axis", -1) != -1:
+                        raise UnsupportedModelError(f"Concatenate axis of {layer['name']!r}")
+                    function = _concatenate
                 elif len(sources) == 1:
                     function = _single_input(_compile(kind, layer["config"], stored))
                 else:
@@ -260,6 +265,10 @@ def _flat(arguments: list) -> list:
 
 def _add(*inputs: np.ndarray) -> np.ndarray:
     return np.sum(inputs, axis=0)
+
+
+def _concatenate(*inputs: np.ndarray) -> np.ndarray:
+    return np.concatenate(inputs, axis=-1)
 
 
 def _single_input(function: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:

@@ -48,6 +48,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -62,7 +63,7 @@ from keras import ops
 
 from drumtx import features, vocab, windows
 from drumtx import model as model_module
-from drumtx.cli import probability
+from drumtx.cli import EXIT_USAGE, probability
 from drumtx.runtime import file_sha256
 
 ONSET_POSITIVE_WEIGHT = 5.0
@@ -462,6 +463,8 @@ def fit(
     rest_reverb_probability: float = windows.REST_REVERB_PROBABILITY,
     loss_weights: dict[str, float] | None = None,
     mixup_probability: float = windows.MIXUP_PROBABILITY,
+    pitch_branch_units: int = model_module.PITCH_BRANCH_UNITS,
+    pitched_only: bool = False,
 ) -> keras.callbacks.History:
     """Train (or resume training) a model on a factory data folder.
 
@@ -521,11 +524,22 @@ def fit(
     mixup_probability : float
         Probability of a training crop being the sum of two crops with the union of their
         notes (:func:`drumtx.windows.mix_crops`).
+    pitch_branch_units : int
+        Units per direction of the pitched heads' own BiLSTM (:func:`drumtx.model.pitch_branch`);
+        0: the pitched heads read the trunk.
+    pitched_only : bool
+        Train only the pitched branch and heads (:func:`drumtx.model.is_pitched_layer`); every
+        other layer keeps the weights of ``init_from``, so the drum and beat outputs do not
+        change. Model selection and early stopping then follow the validation loss, and the
+        donor's ``peak_picking.json`` is copied (``drumtx tune --notes-only`` then tunes the
+        note thresholds alone).
 
     Returns
     -------
     keras.callbacks.History
     """
+    if pitched_only and init_from is None:
+        raise ValueError("pitched_only needs init_from: the layers it keeps come from there")
     distribute = make_strategy(strategy)  # first: a multi-worker strategy precedes any TF op
     set_seeds(seed)
     model_dir = worker_output_dir(model_dir, distribute)
@@ -572,8 +586,11 @@ def fit(
             beats=beat_head,
             stem_targets=stem_loss_weight > 0,
         )
-        callbacks.append(ValidationF(val_pieces))
-        monitor, mode = "val_f", "max"
+        if pitched_only:  # the drums do not change: select on the (pitched) validation loss
+            monitor = "val_loss"
+        else:
+            callbacks.append(ValidationF(val_pieces))
+            monitor, mode = "val_f", "max"
     callbacks += [
         SaveBest(model_dir, monitor, mode),
         keras.callbacks.BackupAndRestore(
@@ -592,9 +609,21 @@ def fit(
         front_filters=front_filters,
         spectral_filters=spectral_filters,
         beat_head=beat_head,
+        pitch_branch_units=pitch_branch_units,
     )
+    resuming = state_path.exists()  # a resumed run restores its own weights
+
     def build_and_compile() -> keras.Model:
         network = model_module.build_model(**architecture, stem_head=stem_loss_weight > 0)
+        if init_from is not None and not resuming:
+            skipped = model_module.copy_matching_weights(
+                model_module.load_model(init_from), network
+            )
+            print(f"warm start from {init_from}; new layers: {', '.join(skipped) or 'none'}",
+                  flush=True)
+        if pitched_only:
+            for layer in network.layers:
+                layer.trainable = model_module.is_pitched_layer(layer)
         compile_model(network, total_steps, learning_rate, stem_loss_weight, loss_weights)
         return network
 
@@ -609,15 +638,9 @@ def fit(
                remix_db=" ".join(f"{value:g}" for value in remix_db_range),
                stem_loss_weight=stem_loss_weight,
                rest_reverb_probability=rest_reverb_probability,
-               mixup_probability=mixup_probability,
+               mixup_probability=mixup_probability, pitched_only=pitched_only,
                loss_weights=" ".join(f"{k}={v:g}" for k, v in sorted((loss_weights or {}).items())),
                **architecture)
-    if init_from is not None and not state_path.exists():  # a resumed run restores its own
-        skipped = model_module.copy_matching_weights(
-            model_module.load_model(init_from), network
-        )
-        print(f"warm start from {init_from}; new layers: {', '.join(skipped) or 'none'}",
-              flush=True)
     history = network.fit(
         train_data,
         validation_data=validation_data,
@@ -627,7 +650,19 @@ def fit(
     )
     if not model_module.model_path(model_dir).exists():
         model_module.save_model(network, model_dir)
+    if pitched_only:  # the drum outputs are the donor's: so is their peak picking
+        keep_peak_picking(init_from, model_dir)
     return history
+
+
+def keep_peak_picking(donor_dir: str | os.PathLike, model_dir: Path) -> None:
+    """Copy the donor's ``peak_picking.json`` into ``model_dir`` unless it has one already."""
+    source = Path(donor_dir) / model_module.PEAK_PICKING_FILE
+    target = model_dir / model_module.PEAK_PICKING_FILE
+    if source.exists() and not target.exists():
+        temporary = target.with_name(f".{target.name}.{os.getpid()}")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
 
 
 TOY_CLASSES = ("KD", "SD", "CHH")
@@ -803,6 +838,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability of a crop being the sum of two crops with both songs' notes",
     )
     parser.add_argument(
+        "--pitch-branch-units",
+        type=int,
+        default=model_module.PITCH_BRANCH_UNITS,
+        metavar="N",
+        help="give the pitched heads their own BiLSTM of N units (0: they read the trunk)",
+    )
+    parser.add_argument(
+        "--pitched-only",
+        action="store_true",
+        help="train only the pitched branch and heads; the rest keeps --init-from's weights",
+    )
+    parser.add_argument(
         "--loss-weight",
         action="append",
         default=[],
@@ -815,6 +862,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``drumtx train``; returns the exit status."""
+    if args.pitched_only and args.init_from is None:
+        print("drumtx train: error: --pitched-only needs --init-from", file=sys.stderr)
+        return EXIT_USAGE
     fit(
         args.data,
         args.out,
@@ -842,6 +892,8 @@ def run(args: argparse.Namespace) -> int:
         rest_reverb_probability=args.rest_reverb_probability,
         loss_weights=dict(args.loss_weight),
         mixup_probability=args.mixup_probability,
+        pitch_branch_units=args.pitch_branch_units,
+        pitched_only=args.pitched_only,
     )
     return 0
 

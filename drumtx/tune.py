@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from drumtx import decode, vocab
+from drumtx.errors import DrumtxError
 from drumtx.evaluate import MATCH_WINDOW_S, Counts, match_count, merge_close
 from drumtx.features import FRAMES_PER_SECOND
 
@@ -286,19 +287,30 @@ def tune(
     split: str = "val",
     max_pieces: int | None = None,
     save: bool = True,
+    notes_only: bool = False,
 ) -> tuple[dict[str, decode.PeakPickingParams], pd.DataFrame]:
     """Tune a model directory's peak picking on one split of a factory data folder.
 
     Writes ``model_dir/peak_picking.json`` when ``save`` (classes not seen keep defaults).
+    With ``notes_only``, the drum parameters already in that file are kept (defaults where
+    it has none) and only the pitched-note thresholds are tuned: for a model whose drum
+    outputs have not changed (``drumtx train --pitched-only``).
     """
     from drumtx import evaluate, runtime
     from drumtx.inference import predict_activations
 
     model_dir = Path(model_dir)
+    decoding_path = model_dir / runtime.PEAK_PICKING_FILE
+    if notes_only and not decoding_path.exists():
+        raise DrumtxError(f"{decoding_path}: no drum peak picking to keep (--notes-only)")
     network = runtime.load_network(model_dir)
     items = evaluate.factory_items(Path(data_dir), split, max_pieces)
     activations = [predict_activations(network, item.feats) for item in items]
-    params, table = tune_activations(activations, [item.drums for item in items])
+    if notes_only:
+        params = decode.load_peak_picking(decoding_path)
+        table = pd.DataFrame(columns=TABLE_COLUMNS)
+    else:
+        params, table = tune_activations(activations, [item.drums for item in items])
     pitched = [(act, item.notes) for act, item in zip(activations, items, strict=True)
                if item.notes is not None]
     notes = None
@@ -307,10 +319,11 @@ def tune(
         row = {"class": "notes", "tuned_on": "notes", "threshold": notes.onset_threshold,
                "pre_avg_s": np.nan, "tp": counts.tp, "n_ref": counts.n_ref, "n_est": counts.n_est,
                "f": counts.f_measure}
-        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) else (
+            pd.DataFrame([row], columns=TABLE_COLUMNS))
     if save:
         full = {name: params.get(name, decode.DEFAULT_PEAK_PICKING) for name in vocab.DRUM_CLASSES}
-        decode.save_peak_picking(full, model_dir / runtime.PEAK_PICKING_FILE, notes)
+        decode.save_peak_picking(full, decoding_path, notes)
     return params, table
 
 
@@ -320,13 +333,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="factory data folder")
     parser.add_argument("--split", default="val", help="manifest split to tune on")
     parser.add_argument("--max-pieces", type=int, help="use at most N pieces")
+    parser.add_argument(
+        "--notes-only",
+        action="store_true",
+        help="keep the model's drum peak picking and tune only the pitched-note thresholds",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``drumtx tune``; returns the exit status."""
     started = time.perf_counter()
-    _, table = tune(args.model, args.data, args.split, args.max_pieces)
+    _, table = tune(args.model, args.data, args.split, args.max_pieces,
+                    notes_only=args.notes_only)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.3f}"))
+    if args.notes_only:
+        print(f"wrote the note thresholds to {Path(args.model) / 'peak_picking.json'} "
+              f"in {time.perf_counter() - started:.1f} s")
+        return 0
     drums = table[table["class"] == table["tuned_on"]]
     drums = drums[drums["class"] != "notes"]
     counts = Counts(int(drums["tp"].sum()), int(drums["n_ref"].sum()), int(drums["n_est"].sum()))

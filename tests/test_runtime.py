@@ -47,6 +47,7 @@ def test_bundled_model_gives_the_keras_activations():
         ({"lstm_units": 5, "front_filters": 7, "lstm_layers": 1}, 4),
         ({"lstm_units": 3, "front_filters": 4, "lstm_layers": 3, "beat_head": True}, 5),
         ({"lstm_units": 4, "front_filters": 6, "spectral_filters": 3, "beat_head": True}, 5),
+        ({"lstm_units": 4, "front_filters": 5, "pitch_branch_units": 3, "beat_head": True}, 5),
     ],
 )
 def test_other_sizes_and_heads_give_the_keras_activations(tmp_path, options, expected_outputs):

@@ -212,3 +212,55 @@ def test_probability_options_refuse_values_outside_zero_to_one(option, capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(["--data", "d", "--out", "o", option, bad])
         assert option in capsys.readouterr().err
+
+
+def test_pitched_only_trains_the_pitched_branch_and_keeps_everything_else(toy_data, tmp_path):
+    donor = model.build_model(lstm_units=8, front_filters=8)
+    model.save_model(donor, tmp_path / "donor")
+    (tmp_path / "donor" / model.PEAK_PICKING_FILE).write_text('{"KD": {"threshold": 0.42}}\n')
+    out = tmp_path / "pitched"
+    train.fit(toy_data, out, epochs=1, batch_size=2, steps_per_epoch=2, lstm_units=8,
+              front_filters=8, frames=200, pitch_branch_units=6, pitched_only=True,
+              learning_rate=1e-2, init_from=tmp_path / "donor")
+    trained = model.load_model(out)
+    assert "pitch_bilstm" in [layer.name for layer in trained.layers]
+    for layer in trained.layers:
+        if layer.weights and not model.is_pitched_layer(layer):
+            for a, b in zip(donor.get_layer(layer.name).get_weights(), layer.get_weights(),
+                            strict=True):
+                np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((1, 120, trained.input_shape[-1])).astype(np.float32)
+    before, after = donor.predict_on_batch(x), trained.predict_on_batch(x)
+    np.testing.assert_array_equal(before["drum_onsets"], after["drum_onsets"])
+    assert not np.allclose(before["pitch_onsets"], after["pitch_onsets"], atol=1e-3)
+    numpy_network = runtime.NumpyNetwork(model.model_path(out))
+    np.testing.assert_allclose(numpy_network.predict_on_batch(x)["pitch_frames"],
+                               after["pitch_frames"], atol=1e-5)
+    runs = pd.read_csv(out / train.RUNS_FILE)
+    assert runs["pitched_only"].tolist() == [True]
+    assert runs["pitch_branch_units"].tolist() == [6]
+    assert (out / model.PEAK_PICKING_FILE).read_text() == '{"KD": {"threshold": 0.42}}\n'
+
+
+def test_pitched_only_needs_a_model_to_start_from(toy_data, tmp_path, capsys):
+    args = ["--data", str(toy_data), "--out", str(tmp_path / "m"), "--pitched-only"]
+    assert train.main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == "drumtx train: error: --pitched-only needs --init-from"
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_warm_started_pitched_branch_starts_from_the_donors_outputs():
+    donor = model.build_model(lstm_units=6, front_filters=8, beat_head=True)
+    rng = np.random.default_rng(4)
+    for name in ("pitch_onsets", "pitch_frames"):  # trained-looking heads, not the initial ones
+        head = donor.get_layer(name)
+        head.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in head.weights])
+    grown = model.build_model(lstm_units=6, front_filters=8, beat_head=True, pitch_branch_units=5)
+    assert model.copy_matching_weights(donor, grown) == ["pitch_bilstm"]
+    kernel = grown.get_layer("pitch_onsets").get_weights()[0]
+    assert kernel.shape == (2 * 6 + 2 * 5, vocab.N_PITCHES) and not kernel[12:].any()
+    x = rng.random((2, 90, donor.input_shape[-1])).astype(np.float32)
+    before, after = donor.predict_on_batch(x), grown.predict_on_batch(x)
+    for name in before:
+        np.testing.assert_allclose(after[name], before[name], atol=1e-6)

@@ -99,3 +99,31 @@ def test_tune_notes_picks_the_onset_threshold_that_keeps_true_notes_only():
     )
     assert best == decode.NoteThresholds(onset_threshold=0.2, frame_threshold=0.3)
     assert (counts.tp, counts.n_ref, counts.n_est) == (3, 3, 3)
+
+
+def test_notes_only_keeps_the_drum_peak_picking_and_writes_note_thresholds(tmp_path):
+    from drumtx import model, runtime, train
+
+    data = train.make_toy_data(tmp_path / "toy", {"train": 1, "val": 1}, seconds=4.0)
+    model_dir = tmp_path / "model"
+    model.save_model(model.build_model(lstm_units=4, front_filters=4), model_dir)
+    drums = {name: decode.PeakPickingParams(threshold=0.123) for name in vocab.DRUM_CLASSES}
+    path = model_dir / runtime.PEAK_PICKING_FILE
+    decode.save_peak_picking(drums, path, decode.NoteThresholds(0.9, 0.9))
+    _, table = tune.tune(model_dir, data, notes_only=True)
+    assert table["class"].tolist() == ["notes"]
+    assert decode.load_peak_picking(path) == drums
+    notes = decode.load_note_thresholds(path)
+    assert notes.onset_threshold == table["threshold"].iloc[0]
+    assert notes.onset_threshold in tune.NOTE_ONSET_THRESHOLDS
+    assert notes.frame_threshold in tune.NOTE_FRAME_THRESHOLDS
+
+
+def test_notes_only_refuses_a_model_without_drum_peak_picking(tmp_path):
+    from drumtx import model
+    from drumtx.errors import DrumtxError
+
+    model.save_model(model.build_model(lstm_units=4, front_filters=4), tmp_path / "m")
+    with pytest.raises(DrumtxError, match="no drum peak picking to keep"):
+        tune.tune(tmp_path / "m", tmp_path / "no-data", notes_only=True)
+    assert not (tmp_path / "m" / "peak_picking.json").exists()
