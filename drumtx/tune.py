@@ -319,8 +319,8 @@ def tune(
         row = {"class": "notes", "tuned_on": "notes", "threshold": notes.onset_threshold,
                "pre_avg_s": np.nan, "tp": counts.tp, "n_ref": counts.n_ref, "n_est": counts.n_est,
                "f": counts.f_measure}
-        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) else (
-            pd.DataFrame([row], columns=TABLE_COLUMNS))
+        notes_row = pd.DataFrame([row], columns=TABLE_COLUMNS)
+        table = pd.concat([table, notes_row], ignore_index=True) if len(table) else notes_row
     if save:
         full = {name: params.get(name, decode.DEFAULT_PEAK_PICKING) for name in vocab.DRUM_CLASSES}
         decode.save_peak_picking(full, decoding_path, notes)
