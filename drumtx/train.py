@@ -64,6 +64,7 @@ from keras import ops
 from drumtx import features, vocab, windows
 from drumtx import model as model_module
 from drumtx.cli import EXIT_USAGE, probability
+from drumtx.export import atomic_output
 from drumtx.runtime import file_sha256
 
 ONSET_POSITIVE_WEIGHT = 5.0
@@ -660,9 +661,8 @@ def keep_peak_picking(donor_dir: str | os.PathLike, model_dir: Path) -> None:
     source = Path(donor_dir) / model_module.PEAK_PICKING_FILE
     target = model_dir / model_module.PEAK_PICKING_FILE
     if source.exists() and not target.exists():
-        temporary = target.with_name(f".{target.name}.{os.getpid()}")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+        with atomic_output(target) as temporary:
+            shutil.copyfile(source, temporary)
 
 
 TOY_CLASSES = ("KD", "SD", "CHH")
