@@ -127,6 +127,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--fast-rhythm", action="store_true", help="same as --rhythm head",
     )
     transcribe.add_argument(
+        "--sensitivity", type=_sensitivity, default=1.0, metavar="S",
+        help="divide every drum class's tuned threshold by S: above 1 more hits (try 1.5-3 "
+        "when the drums sit far under the band), below 1 fewer (default: %(default)s)",
+    )
+    transcribe.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N",
         help="worker processes for many files, each loading the model once (default: 1)",
     )
@@ -240,7 +245,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     tasks = [(file, output_paths(file, out_dir, formats)) for file in readable]
-    options = (args.model, False if args.no_rhythm else args.rhythm, args.fast_rhythm, args.force)
+    options = (
+        args.model, False if args.no_rhythm else args.rhythm, args.fast_rhythm, args.force,
+        args.sensitivity,
+    )
     if args.jobs > 1 and len(tasks) > 1:
         from drumtx.runtime import existing_model_path
 
@@ -266,14 +274,18 @@ _WORKER: dict = {}
 
 
 def _load_worker(
-    model_dir: str | None, rhythm: bool | str, fast_rhythm: bool, force: bool
+    model_dir: str | None, rhythm: bool | str, fast_rhythm: bool, force: bool,
+    sensitivity: float = 1.0,
 ) -> None:
     """Load the model once in this process (the initializer of every worker)."""
     with _interrupts_exit(True), silenced_stderr():  # a Keras fallback's TensorFlow notices
         from drumtx.pipeline import Transcriber
 
         transcriber = Transcriber.load(model_dir)
-    _WORKER.update(transcriber=transcriber, rhythm=rhythm, fast_rhythm=fast_rhythm, force=force)
+    _WORKER.update(
+        transcriber=transcriber, rhythm=rhythm, fast_rhythm=fast_rhythm, force=force,
+        sensitivity=sensitivity,
+    )
 
 
 def _init_worker_process(*options) -> None:
@@ -297,7 +309,8 @@ def _transcribe_one(task: tuple[Path, dict[str, Path]]) -> tuple[bool, str]:
     try:
         with _interrupts_exit(True):
             result = _WORKER["transcriber"].transcribe(
-                file, rhythm=_WORKER["rhythm"], fast_rhythm=_WORKER["fast_rhythm"]
+                file, rhythm=_WORKER["rhythm"], fast_rhythm=_WORKER["fast_rhythm"],
+                sensitivity=_WORKER["sensitivity"],
             )
         written = write_outputs(result, paths, _WORKER["force"])
     except DrumtxError as error:
@@ -363,6 +376,17 @@ def probability(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _sensitivity(text: str) -> float:
+    """argparse type: a positive, finite number (``transcribe --sensitivity``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 

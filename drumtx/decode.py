@@ -287,6 +287,46 @@ def load_decoding(
     return load_peak_picking(path), load_note_thresholds(path)
 
 
+MIN_SCALED_THRESHOLD = 0.01
+MAX_SCALED_THRESHOLD = 0.99
+"""Bounds of a peak threshold after :func:`with_sensitivity` (a threshold of 0 or 1 would
+pick every frame's local maximum or nothing)."""
+
+
+def with_sensitivity(
+    params: dict[str, PeakPickingParams], sensitivity: float
+) -> dict[str, PeakPickingParams]:
+    """Return ``params`` with every class's threshold divided by ``sensitivity``.
+
+    One knob for a whole song: above 1 more hits are kept (quiet drums deep in a dense mix),
+    below 1 fewer (a noisy recording). Thresholds stay within
+    [:data:`MIN_SCALED_THRESHOLD`, :data:`MAX_SCALED_THRESHOLD`]; the other parameters and
+    the pitched-note thresholds do not change. Classes missing from ``params`` get
+    :data:`DEFAULT_PEAK_PICKING` scaled.
+
+    Parameters
+    ----------
+    params : dict of str to PeakPickingParams
+    sensitivity : float
+        Positive and finite; 1 returns ``params`` unchanged.
+
+    Examples
+    --------
+    >>> params = {"SD": PeakPickingParams(threshold=0.5)}
+    >>> with_sensitivity(params, 2.0)["SD"].threshold
+    0.25
+    """
+    if not np.isfinite(sensitivity) or sensitivity <= 0:
+        raise ValueError(f"sensitivity must be a positive number, got {sensitivity}")
+    if sensitivity == 1.0:
+        return dict(params)
+    return with_thresholds(params, {
+        name: float(np.clip(params.get(name, DEFAULT_PEAK_PICKING).threshold / sensitivity,
+                            MIN_SCALED_THRESHOLD, MAX_SCALED_THRESHOLD))
+        for name in vocab.DRUM_CLASSES
+    })
+
+
 def with_thresholds(
     params: dict[str, PeakPickingParams], thresholds: dict[str, float]
 ) -> dict[str, PeakPickingParams]:

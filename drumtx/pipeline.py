@@ -83,9 +83,16 @@ class Transcriber:
         source: str,
         duration_s: float,
         thresholds: dict[str, float] | None = None,
+        sensitivity: float = 1.0,
     ) -> Transcription:
-        """Events from activations; ``thresholds`` overrides some classes' peak thresholds."""
-        params = decode.with_thresholds(self.peak_picking, thresholds or {})
+        """Events from activations.
+
+        ``sensitivity`` divides every drum class's tuned threshold
+        (:func:`drumtx.decode.with_sensitivity`: above 1, more hits); ``thresholds`` then
+        sets some classes' thresholds outright.
+        """
+        params = decode.with_sensitivity(self.peak_picking, sensitivity)
+        params = decode.with_thresholds(params, thresholds or {})
         return Transcription(
             source=source,
             duration_s=float(duration_s),
@@ -99,6 +106,7 @@ class Transcriber:
         source: str | None = None,
         rhythm: bool | str = True,
         fast_rhythm: bool = False,
+        sensitivity: float = 1.0,
     ) -> Transcription:
         """Transcribe a file or mono samples at :data:`drumtx.features.SAMPLE_RATE`.
 
@@ -119,7 +127,11 @@ class Transcriber:
             length).
         fast_rhythm : bool
             Shorthand for ``rhythm="head"``.
+        sensitivity : float
+            Divides every drum class's peak threshold (see :meth:`decode`): 1 keeps the
+            tuned thresholds, 2 halves them (more hits, for drums far under the band).
         """
+        decode.with_sensitivity({}, sensitivity)  # a bad value fails before the audio is read
         if isinstance(audio, np.ndarray):
             blocks = [np.asarray(audio, dtype=np.float32)]
             source = source or "audio"
@@ -136,7 +148,7 @@ class Transcriber:
         duration_s = keeper.n_samples / features.SAMPLE_RATE
         activations = self.activations_of_features(frame_features)
         del frame_features
-        result = self.decode(activations, source, duration_s)
+        result = self.decode(activations, source, duration_s, sensitivity=sensitivity)
         return self.add_rhythm(result, activations, keeper.samples, rhythm, fast_rhythm)
 
     def add_rhythm(
@@ -256,6 +268,7 @@ def transcribe(
     audio: str | os.PathLike | np.ndarray,
     model_dir: str | os.PathLike | None = None,
     rhythm: bool | str = True,
+    sensitivity: float = 1.0,
 ) -> Transcription:
     """Transcribe an audio file (or mono samples at 44.1 kHz) with a model.
 
@@ -267,13 +280,16 @@ def transcribe(
     rhythm : bool or str
         Estimate beats and tempo as well: ``True`` (the default way), ``False``, or one of
         :data:`RHYTHM_MODES` (see :meth:`Transcriber.transcribe`).
+    sensitivity : float
+        Divides every drum class's tuned peak threshold: above 1 more hits (drums far
+        under the band), below 1 fewer.
 
     Returns
     -------
     Transcription
     """
     transcriber = default_transcriber() if model_dir is None else Transcriber.load(model_dir)
-    return transcriber.transcribe(audio, rhythm=rhythm)
+    return transcriber.transcribe(audio, rhythm=rhythm, sensitivity=sensitivity)
 
 
 def compute_activations(samples: np.ndarray) -> dict[str, np.ndarray]:

@@ -149,6 +149,29 @@ def test_folder_with_one_bad_file_transcribes_the_rest(groove, tmp_path):
     assert [p.name for p in out.iterdir()] == ["good.csv"]
 
 
+def test_sensitivity_changes_how_many_hits_are_kept(groove, tmp_path):
+    path, _ = groove
+    counts = {}
+    for sensitivity in ("0.02", "1", "100"):
+        out = tmp_path / sensitivity
+        result = run("transcribe", str(path), "-o", str(out), "--format", "csv",
+                     "--no-rhythm", "--sensitivity", sensitivity)
+        assert result.returncode == 0, result.stderr
+        table = pd.read_csv(out / "groove.csv")
+        counts[sensitivity] = int((table["kind"] == "drum").sum())
+    print(f"drum hits by sensitivity: {counts}")
+    assert counts["0.02"] < counts["1"] < counts["100"]  # thresholds 0.99, tuned, 0.01
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "nan", "inf", "loud"])
+def test_bad_sensitivity_is_a_one_line_usage_error(tmp_path, value):
+    result = run("transcribe", "x.wav", "-o", str(tmp_path / "out"), "--sensitivity", value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--sensitivity" in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
 def test_usage_errors_are_one_line(tmp_path):
     result = run("transcribe", "x.wav", "-o", str(tmp_path), "--format", "pdf")
     assert result.returncode != 0 and "unknown format" in result.stderr

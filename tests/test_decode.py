@@ -105,6 +105,37 @@ def test_per_class_thresholds_override():
     assert hits["cls"].tolist() == ["SD"] and hits["velocity"].tolist() == [100]
 
 
+def test_sensitivity_divides_every_threshold_within_bounds():
+    params = {"SD": PeakPickingParams(0.5, pre_avg_s=0.0), "KD": PeakPickingParams(0.3)}
+    doubled = decode.with_sensitivity(params, 2.0)
+    assert doubled["SD"] == PeakPickingParams(0.25, pre_avg_s=0.0)  # other fields kept
+    assert doubled["KD"].threshold == pytest.approx(0.15)
+    assert set(doubled) == set(vocab.DRUM_CLASSES)  # classes left to the defaults scale too
+    assert doubled["CR"].threshold == pytest.approx(decode.DEFAULT_PEAK_PICKING.threshold / 2)
+    assert decode.with_sensitivity(params, 100.0)["SD"].threshold == decode.MIN_SCALED_THRESHOLD
+    assert decode.with_sensitivity(params, 0.1)["KD"].threshold == decode.MAX_SCALED_THRESHOLD
+    assert decode.with_sensitivity(params, 1.0) == params
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="sensitivity"):
+            decode.with_sensitivity(params, bad)
+
+
+def test_sensitivity_finds_a_quiet_hit_and_drops_a_weak_one():
+    onsets = np.zeros((300, vocab.N_DRUM_CLASSES))
+    sd = vocab.CLASS_INDEX["SD"]
+    onsets[:, sd] = curve_with_peaks(300, {50: 0.9, 150: 0.3, 250: 0.6})
+    params = {"SD": PeakPickingParams(0.5, pre_avg_s=0.0, post_avg_s=0.0)}  # plain threshold
+
+    def frames(sensitivity):
+        picked = decode.pick_drum_hits({"drum_onsets": onsets}, decode.with_sensitivity(
+            params, sensitivity))
+        return np.round(picked["time_s"].to_numpy() * FPS).astype(int).tolist()
+
+    assert frames(1.0) == [50, 250]
+    assert frames(2.0) == [50, 150, 250]  # threshold 0.25: the quiet hit too
+    assert frames(0.6) == [50]  # threshold 0.83
+
+
 def test_peak_picking_parameters_round_trip(tmp_path):
     params = {"KD": PeakPickingParams(0.42, combine_s=0.05), "RB": PeakPickingParams(0.7)}
     path = tmp_path / "peak_picking.json"
