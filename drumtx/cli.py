@@ -275,7 +275,7 @@ _WORKER: dict = {}
 
 def _load_worker(
     model_dir: str | None, rhythm: bool | str, fast_rhythm: bool, force: bool,
-    sensitivity: float = 1.0,
+    sensitivity: float,
 ) -> None:
     """Load the model once in this process (the initializer of every worker)."""
     with _interrupts_exit(True), silenced_stderr():  # a Keras fallback's TensorFlow notices
@@ -380,14 +380,18 @@ def probability(text: str) -> float:
 
 
 def _sensitivity(text: str) -> float:
-    """argparse type: a positive, finite number (``transcribe --sensitivity``)."""
+    """argparse type: a positive, finite number (``transcribe --sensitivity``; the rule is
+    :func:`drumtx.decode.check_sensitivity`)."""
+    from drumtx.decode import check_sensitivity
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+    try:
+        return check_sensitivity(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:

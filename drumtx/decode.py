@@ -293,6 +293,13 @@ MAX_SCALED_THRESHOLD = 0.99
 pick every frame's local maximum or nothing)."""
 
 
+def check_sensitivity(sensitivity: float) -> float:
+    """Return ``sensitivity`` if it is a positive, finite number, else raise ValueError."""
+    if not np.isfinite(sensitivity) or sensitivity <= 0:
+        raise ValueError(f"sensitivity must be a positive number, got {sensitivity}")
+    return sensitivity
+
+
 def with_sensitivity(
     params: dict[str, PeakPickingParams], sensitivity: float
 ) -> dict[str, PeakPickingParams]:
@@ -316,9 +323,7 @@ def with_sensitivity(
     >>> with_sensitivity(params, 2.0)["SD"].threshold
     0.25
     """
-    if not np.isfinite(sensitivity) or sensitivity <= 0:
-        raise ValueError(f"sensitivity must be a positive number, got {sensitivity}")
-    if sensitivity == 1.0:
+    if check_sensitivity(sensitivity) == 1.0:
         return dict(params)
     return with_thresholds(params, {
         name: float(np.clip(params.get(name, DEFAULT_PEAK_PICKING).threshold / sensitivity,

@@ -131,7 +131,7 @@ class Transcriber:
             Divides every drum class's peak threshold (see :meth:`decode`): 1 keeps the
             tuned thresholds, 2 halves them (more hits, for drums far under the band).
         """
-        decode.with_sensitivity({}, sensitivity)  # a bad value fails before the audio is read
+        decode.check_sensitivity(sensitivity)  # a bad value fails before the audio is read
         if isinstance(audio, np.ndarray):
             blocks = [np.asarray(audio, dtype=np.float32)]
             source = source or "audio"

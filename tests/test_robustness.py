@@ -197,7 +197,7 @@ def _finish_or_crash(task):
 
 def test_a_crashed_worker_process_fails_its_files_instead_of_hanging():
     tasks = [(Path(name), {}) for name in ("first", "crash", "after")]
-    options = (None, False, False, False)
+    options = (None, False, False, False, 1.0)
     outcomes = list(cli._run_in_workers(tasks, options, 1, work=_finish_or_crash))
     assert outcomes[0] == (True, "first")
     assert [ok for ok, _ in outcomes[1:]] == [False, False]  # the pool is broken from then on
