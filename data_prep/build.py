@@ -71,14 +71,19 @@ def write_manifest(out: Path) -> pd.DataFrame:
 
 
 def build(split: str, minutes: float, seed: int, out: Path, jobs: int = 1,
-          augment_audio: bool = True, progress: bool = True, piece_variation: float = 0.0) -> dict:
-    """Render a split into ``out``; skips songs already done. Returns timing figures."""
+          augment_audio: bool = True, progress: bool = True, piece_variation: float = 0.0,
+          **options) -> dict:
+    """Render a split into ``out``; skips songs already done. Returns timing figures.
+
+    ``options`` are further :class:`SongPlan` fields: ``room_probability``,
+    ``absent_probability``, ``percussion_probability``, ``gmd_weight``, ``kit_family``.
+    """
     out = Path(out)
+    kits.kits_for_split(split, options.get("kit_family"))  # fail early, naming what is missing
+    available_sources(split, options.get("gmd_weight", 0.0))
     for sub in ("audio", "labels", ".parts"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    kits.kits_for_split(split)  # fail early, naming the missing package
-    available_sources(split)
-    plans = plan_songs(split, minutes, seed, out, augment_audio, piece_variation)
+    plans = plan_songs(split, minutes, seed, out, augment_audio, piece_variation, **options)
     todo = [p for p in plans if not song_done(out, p.song_id)]
     start = time.perf_counter()
     rendered = 0.0
@@ -128,10 +133,45 @@ def main(argv: list[str] | None = None) -> int:
         help="probability that a song re-voices each kit piece (tuning, level, EQ, damping); "
         "default 0, as in the builds so far",
     )
+    parser.add_argument(
+        "--room-probability", type=probability, default=0.0, metavar="P",
+        help="probability that a sampled kit is played in a room and recorded by close, "
+        "overhead and room microphones with bleed (default 0)",
+    )
+    parser.add_argument(
+        "--absent-probability", type=probability, default=0.0, metavar="P",
+        help="probability that whole pieces (hi-hat, cymbals, toms, kick or snare) are left "
+        "out of a song (default 0)",
+    )
+    parser.add_argument(
+        "--percussion-probability", type=probability, default=0.0, metavar="P",
+        help="probability of an unlabelled tambourine, shaker, cowbell, claps or cabasa part "
+        "(default 0)",
+    )
+    parser.add_argument(
+        "--gmd-weight", type=float, default=0.0, metavar="W",
+        help="weight of the Groove MIDI Dataset (the split's own part of it) among the pattern "
+        "sources, whose other weights sum to 1 (default 0: not used)",
+    )
+    parser.add_argument(
+        "--kit-family", default=None, metavar="FAMILY",
+        help="play only this kit family, whatever its split (e.g. Muldjord: the real "
+        "16-microphone kit held out of the default splits)",
+    )
     args = parser.parse_args(argv)
+    if args.gmd_weight < 0:
+        parser.error(f"argument --gmd-weight: must be 0 or more, got {args.gmd_weight}")
+    families = sorted({spec.family for spec in kits.KITS})
+    if args.kit_family is not None and args.kit_family not in families:
+        parser.error(f"argument --kit-family: {args.kit_family!r} is not one of "
+                     f"{', '.join(families)}")
     try:
         result = build(args.split, args.minutes, args.seed, args.out, args.jobs,
-                       not args.no_augment, not args.quiet, args.piece_variation)
+                       not args.no_augment, not args.quiet, args.piece_variation,
+                       room_probability=args.room_probability,
+                       absent_probability=args.absent_probability,
+                       percussion_probability=args.percussion_probability,
+                       gmd_weight=args.gmd_weight, kit_family=args.kit_family)
     except sources.SourceMissingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

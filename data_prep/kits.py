@@ -391,7 +391,7 @@ class KitSpec:
     name: str
     family: str
     split: str
-    kind: str  # "hydrogen", "sf2" or "oneshot"
+    kind: str  # "hydrogen", "sf2", "oneshot" or "multimic" (see data_prep.multimic)
     source: str = "hydrogen_kits"  # key in sources.SOURCES
     bank: int = 128
     preset: int = 0
@@ -446,17 +446,26 @@ KITS: tuple[KitSpec, ...] = (
     # train: random kits assembled per song from one-shot libraries
     KitSpec("One-shots (sonic-pi, LMMS)", "OneShot", "train", "oneshot", "sonic_pi_samples",
             weight=2.0),
+    # held out of every split by default: a real kit on 16 microphones, chosen with kit_family
+    KitSpec("MuldjordKit", "Muldjord", "heldout", "multimic", "muldjord_kit"),
 )
 """Every kit with its family and split (test/val kit families never appear in training)."""
 
 KIT_BY_NAME: dict[str, KitSpec] = {spec.name: spec for spec in KITS}
 
 
-def kits_for_split(split: str) -> list[KitSpec]:
-    """Kit specs of a split whose source is installed."""
+def kits_for_split(split: str, family: str | None = None) -> list[KitSpec]:
+    """Kit specs of a split whose source is installed.
+
+    With ``family``, the kits of that sample family instead, whatever their split (e.g. the
+    held-out ``"Muldjord"`` kit for a validation build).
+    """
     out = []
+    if family is not None and not any(spec.family == family for spec in KITS):
+        families = sorted({spec.family for spec in KITS})
+        raise ValueError(f"unknown kit family {family!r} (one of {', '.join(families)})")
     for spec in KITS:
-        if spec.split != split:
+        if (spec.split != split) if family is None else (spec.family != family):
             continue
         if spec.kind == "hydrogen":
             root = sources.SOURCES["hydrogen_kits"].path
@@ -469,7 +478,9 @@ def kits_for_split(split: str) -> list[KitSpec]:
             continue
         out.append(spec)
     if not out:
-        # no kit at all: name the package that provides them
+        # no kit at all: name the package (or the download) that provides them
+        if family is not None:
+            sources.require(next(s.source for s in KITS if s.family == family))
         sources.require("hydrogen_kits")
         raise sources.SourceMissingError(f"no drum kit installed for split '{split}'")
     return out

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumtx.vocab import DRUM_MIDI_CHANNEL, GM_DISTRACTOR_NOTES, GM_TO_CLASS
+from drumtx.vocab import DRUM_MIDI_CHANNEL, GM_DISTRACTOR_NOTES, GM_TO_CLASS, TD11_NOTE_TO_GM
 
 from . import sources
 from .kits import hydrogen_gm_note
@@ -142,8 +142,18 @@ def read_midi_events(data: bytes) -> tuple[int, list[MIDI_EVENT]]:
     return division, [e[3] for e in events]
 
 
-def score_from_midi(data: bytes, source: str, name: str) -> Score:
-    """Read a standard MIDI file (bytes) into a :class:`Score` (channel 10 = drums)."""
+class UnmappedNoteError(ValueError):
+    """A drum note that a source's note map does not list."""
+
+
+def score_from_midi(data: bytes, source: str, name: str,
+                    note_map: dict[int, int] | None = None) -> Score:
+    """Read a standard MIDI file (bytes) into a :class:`Score` (channel 10 = drums).
+
+    ``note_map`` translates a source's own drum notes to GM notes (e.g. the TD-11's of the
+    Groove MIDI Dataset); with a map, a drum note it does not list raises
+    :class:`UnmappedNoteError`, so that no hit is dropped or mislabelled unnoticed.
+    """
     tpb, events = read_midi_events(data)
     tpb = float(tpb)
     tempo = None
@@ -167,6 +177,10 @@ def score_from_midi(data: bytes, source: str, name: str) -> Score:
         else:
             is_on = kind == NOTE_ON and d2 > 0
             if channel == DRUM_MIDI_CHANNEL:
+                if is_on and note_map is not None:
+                    if d1 not in note_map:
+                        raise UnmappedNoteError(f"{source}:{name}: drum note {d1} is not mapped")
+                    d1 = note_map[d1]
                 if is_on and d1 in DRUM_NOTES:
                     drums.append((beat, d1, d2))
                 continue
@@ -225,6 +239,8 @@ def list_pieces(source: str) -> tuple[str, ...]:
         return mma_grooves()
     if source == "music21":
         return music21_pieces()
+    if source in GMD_SOURCES.values():
+        return gmd_pieces(source)
     raise ValueError(f"unknown pattern source {source!r}")
 
 
@@ -243,7 +259,57 @@ def load_piece(source: str, name: str) -> Score:
         return score_from_h2song(sources.require("hydrogen_songs") / name)
     if source == "music21":
         return music21_score(name)
+    if source in GMD_SOURCES.values():
+        data = (sources.require("gmd") / name).read_bytes()
+        return score_from_midi(data, source, name, TD11_NOTE_TO_GM)
     raise ValueError(f"unknown file source {source!r}")
+
+
+# ----------------------------------------------------------------------------- Groove MIDI Dataset
+
+GMD_SOURCES: dict[str, str] = {"train": "gmd_train", "val": "gmd_val", "test": "gmd_test"}
+"""Pattern source name of each factory split; each reads the dataset's own split of the same
+role (train, validation, test), so no performance is shared between splits."""
+GMD_SPLITS: dict[str, str] = {"gmd_train": "train", "gmd_val": "validation", "gmd_test": "test"}
+GMD_BEAT_SHARE = 0.75
+"""Share of draws that take a groove ("beat") rather than a fill recording: fills are short
+(a few bars ending in a fill) and would be looped."""
+
+
+@lru_cache(maxsize=4)
+def _gmd_table(root: str) -> tuple[tuple[str, str, str, str], ...]:
+    """(MIDI file, dataset split, beat type, time signature) of every row of ``info.csv``."""
+    import csv
+
+    with open(Path(root) / "info.csv", newline="") as handle:
+        return tuple(
+            (row["midi_filename"], row["split"], row["beat_type"], row["time_signature"])
+            for row in csv.DictReader(handle)
+        )
+
+
+def gmd_pieces(source: str, beat_type: str | None = None) -> tuple[str, ...]:
+    """MIDI files (relative to the dataset) of a GMD pattern source, sorted.
+
+    Parameters
+    ----------
+    source : str
+        A value of :data:`GMD_SOURCES`.
+    beat_type : str, optional
+        ``"beat"`` or ``"fill"``; both when None.
+    """
+    root = sources.require("gmd")
+    return tuple(sorted(
+        name for name, split, kind, _ in _gmd_table(str(root))
+        if split == GMD_SPLITS[source] and beat_type in (None, kind)
+    ))
+
+
+def draw_gmd_piece(source: str, rng: np.random.Generator) -> str:
+    """A groove (:data:`GMD_BEAT_SHARE` of the draws) or a fill recording of a GMD source."""
+    kind = "beat" if rng.random() < GMD_BEAT_SHARE else "fill"
+    pieces = gmd_pieces(source, kind) or gmd_pieces(source)
+    return pieces[int(rng.integers(len(pieces)))]
 
 
 # ----------------------------------------------------------------------------- music21 corpus

@@ -7,6 +7,7 @@ that a few sampled kits sound like many.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +179,8 @@ def render_drums(
     rng: np.random.Generator,
     vary_hits: bool = True,
     characters: dict[int, PieceCharacter] | None = None,
-) -> np.ndarray:
+    stem_of: Callable[[int], str | None] | None = None,
+) -> np.ndarray | dict[str, np.ndarray]:
     """Render resolved hits (see :func:`resolve_hits`) with the kit's one-shots.
 
     One instrument per GM note is chosen for the song when the kit has alternatives. Hi-hat hits
@@ -195,12 +197,17 @@ def render_drums(
     characters : dict, optional
         :class:`PieceCharacter` per :func:`piece_key` (see :func:`draw_piece_characters`);
         pieces without one keep their sound.
+    stem_of : callable, optional
+        GM note -> stem name (e.g. :func:`data_prep.room.piece_of_note`); when given, each
+        stem is rendered on its own (same draws, same hits) and a dict is returned. Hits whose
+        stem is None are left out.
 
     Returns
     -------
-    numpy.ndarray, shape (n_samples,), float32
+    numpy.ndarray, shape (n_samples,), float32, or dict of them by stem name
     """
     out = np.zeros(n_samples, dtype=np.float32)
+    stems: dict[str, np.ndarray] = {}
     choice = {
         gm: instruments[int(rng.integers(len(instruments)))]
         for gm, instruments in sorted(kit.instruments.items())
@@ -250,8 +257,15 @@ def render_drums(
         chunk = samples[:length] * np.float32(gain)
         if is_hat[i] and length < min(n_samples - start, len(samples)) and length > fade_len:
             chunk[-fade_len:] *= np.linspace(1, 0, fade_len, dtype=np.float32)
-        out[start : start + length] += chunk
-    return out
+        if stem_of is None:
+            out[start : start + length] += chunk
+            continue
+        name = stem_of(gm)
+        if name is not None:
+            if name not in stems:
+                stems[name] = np.zeros(n_samples, dtype=np.float32)
+            stems[name][start : start + length] += chunk
+    return out if stem_of is None else stems
 
 
 def label_rows(hits: np.ndarray) -> list[tuple[float, int, str, int]]:

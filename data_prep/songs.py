@@ -21,7 +21,21 @@ import soundfile as sf
 from drumtx.features import SAMPLE_RATE
 from drumtx.vocab import PITCH_MAX, PITCH_MIN
 
-from . import amp, augment, band, groove, kits, patterns, sampler, sources, synth, voice
+from . import (
+    amp,
+    augment,
+    band,
+    groove,
+    kits,
+    multimic,
+    parts,
+    patterns,
+    room,
+    sampler,
+    sources,
+    synth,
+    voice,
+)
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 SPLIT_CODES: dict[str, int] = {"train": 0, "val": 1, "test": 2}
@@ -33,7 +47,13 @@ PATTERN_SOURCES: dict[str, dict[str, float]] = {
     "val": {"openmsx": 1.0},
     "test": {"blupi": 0.6, "hydrogen_songs": 0.4},
 }
-"""Drum pattern sources per split and their weights (no source is shared between splits)."""
+"""Drum pattern sources per split and their weights (no source is shared between splits).
+The Groove MIDI Dataset joins with a build's ``gmd_weight`` (:data:`patterns.GMD_SOURCES`)."""
+PERCUSSION_DONOR_KITS: dict[str, str] = {
+    "train": "FluidR3 Standard", "val": "TimGM6mb Standard", "test": "TimGM6mb Standard",
+}
+"""Kit whose tambourine, shaker, cowbell, claps and cabasa a percussionist plays (GM kits have
+them all; a drum kit rarely does)."""
 PITCHED_DONORS: dict[str, tuple[str, ...]] = {
     "train": ("mma", "freedoom", "music21"),
     "val": ("openmsx", "music21"),
@@ -89,6 +109,18 @@ class SongPlan:
     piece_variation: float = 0.0
     """Probability that the song re-voices its kit's pieces (see
     :func:`sampler.draw_piece_characters`)."""
+    room_probability: float = 0.0
+    """Probability that a sampled kit is played in a room and recorded by close, overhead and
+    room microphones (:mod:`data_prep.room`)."""
+    absent_probability: float = 0.0
+    """Probability that whole pieces are left out of the song (:func:`parts.leave_out_pieces`)."""
+    percussion_probability: float = 0.0
+    """Probability of an unlabelled percussion part (:func:`parts.percussion_part`)."""
+    gmd_weight: float = 0.0
+    """Weight of the Groove MIDI Dataset among the split's pattern sources (the others sum to
+    1); 0 leaves it out."""
+    kit_family: str | None = None
+    """Play only kits of this family, whatever their split (e.g. the held-out ``Muldjord``)."""
 
 
 def song_id(split: str, seed: int, index: int) -> str:
@@ -97,8 +129,11 @@ def song_id(split: str, seed: int, index: int) -> str:
 
 
 def plan_songs(split: str, minutes: float, seed: int, out: Path, augment_audio: bool = True,
-               piece_variation: float = 0.0) -> list[SongPlan]:
-    """Song lengths drawn until ``minutes`` of audio are planned (deterministic for a seed)."""
+               piece_variation: float = 0.0, **options) -> list[SongPlan]:
+    """Song lengths drawn until ``minutes`` of audio are planned (deterministic for a seed).
+
+    ``options`` are further :class:`SongPlan` fields (``room_probability``, ``gmd_weight``, ...).
+    """
     rng = np.random.default_rng([seed, SPLIT_CODES[split], 999])
     total = minutes * 60.0
     plans = []
@@ -110,7 +145,7 @@ def plan_songs(split: str, minutes: float, seed: int, out: Path, augment_audio: 
             seconds = max(remaining, min(MIN_LAST_SONG_S, seconds))
         seconds = round(seconds, 3)
         plans.append(SongPlan(song_id(split, seed, len(plans)), split, seed, len(plans),
-                              seconds, str(out), augment_audio, piece_variation))
+                              seconds, str(out), augment_audio, piece_variation, **options))
         planned += seconds
     return plans
 
@@ -121,9 +156,13 @@ def _weighted(rng: np.random.Generator, options: dict[str, float]) -> str:
     return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
 
-def available_sources(split: str) -> dict[str, float]:
+def available_sources(split: str, gmd_weight: float = 0.0) -> dict[str, float]:
+    """Installed pattern sources of a split with their weights (see :data:`PATTERN_SOURCES`)."""
     out = {}
-    for name, weight in PATTERN_SOURCES[split].items():
+    weights = dict(PATTERN_SOURCES[split])
+    if gmd_weight > 0:
+        weights[patterns.GMD_SOURCES[split]] = gmd_weight
+    for name, weight in weights.items():
         try:
             if name == "generator" or patterns.list_pieces(name):
                 out[name] = weight
@@ -272,14 +311,14 @@ def make_song(plan: SongPlan) -> dict:
         ``beat_rows`` (label rows) and ``meta`` (the manifest row).
     """
     # New streams go last: the first ones (and so every earlier choice) stay as they were.
-    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(11)
+    streams = np.random.SeedSequence([plan.seed, SPLIT_CODES[plan.split], plan.index]).spawn(13)
     (rng, rng_vary, rng_perform, rng_render, rng_pitched, rng_mix, rng_band, rng_amp, rng_voice,
-     rng_room, rng_piece) = (np.random.default_rng(s) for s in streams)
+     rng_room, rng_piece, rng_kit_room, rng_parts) = (np.random.default_rng(s) for s in streams)
     duration = plan.seconds
     n_samples = int(round(duration * SAMPLE_RATE))
-    specs = kits.kits_for_split(plan.split)
+    specs = kits.kits_for_split(plan.split, plan.kit_family)
     spec = specs[int(rng.choice(len(specs), p=_norm([s.weight for s in specs])))]
-    source = _weighted(rng, available_sources(plan.split))
+    source = _weighted(rng, available_sources(plan.split, plan.gmd_weight))
     pitched_source = ""
     if source == "generator":
         drums_b, style, tempo, bars = groove.generate(rng, duration)
@@ -295,8 +334,11 @@ def make_song(plan: SongPlan) -> dict:
         pattern, bpb, length_beats = f"mma:{name}", score.beats_per_bar, score.length_beats
         pitched_source = pattern if len(notes_b) else ""
     else:
-        pieces = patterns.list_pieces(source)
-        piece = pieces[int(rng.integers(len(pieces)))]
+        if source in patterns.GMD_SPLITS:
+            piece = patterns.draw_gmd_piece(source, rng)
+        else:
+            pieces = patterns.list_pieces(source)
+            piece = pieces[int(rng.integers(len(pieces)))]
         score = patterns.load_piece(source, piece)
         tempo = float(np.clip(score.tempo_bpm * rng.uniform(*TEMPO_FACTOR),
                               groove.MIN_TEMPO_BPM, groove.MAX_TEMPO_BPM))
@@ -310,6 +352,15 @@ def make_song(plan: SongPlan) -> dict:
     drums_b, variations = groove.vary(
         drums_b, bpb, min(length_beats, need_beats + bpb), rng_vary
     )
+    percussion_b = np.zeros((0, 3))
+    if rng_parts.random() < plan.absent_probability:
+        drums_b, left_out = parts.leave_out_pieces(drums_b, rng_parts)
+        if left_out:
+            variations.append(left_out)
+    if rng_parts.random() < plan.percussion_probability:
+        percussion_b, played_part = parts.percussion_part(need_beats, bpb, rng_parts)
+        if played_part:
+            variations.append(played_part)
     swing, subdivision = 0.5, 0.5
     if rng_perform.random() < P_SWING:
         swing = float(rng_perform.uniform(*SWING_RATIO))
@@ -329,6 +380,14 @@ def make_song(plan: SongPlan) -> dict:
     )
     drums_s[:, 0] += lead
     drums_s = drums_s[(drums_s[:, 0] >= 0) & (drums_s[:, 0] < duration - END_MARGIN_S)]
+    percussion_s = np.zeros((0, 3))
+    if len(percussion_b):
+        percussion_s, _ = groove.perform(
+            percussion_b, np.zeros((0, 5)), tempo, rng_parts, swing, subdivision,
+            timing_sd_s=float(rng_parts.uniform(0.002, 0.008)),
+        )
+        percussion_s[:, 0] += lead
+        percussion_s = percussion_s[(percussion_s[:, 0] >= 0) & (percussion_s[:, 0] < duration)]
     if len(notes_s):
         notes_s[:, :2] += lead
         keep = (notes_s[:, 0] >= 0) & (notes_s[:, 0] < duration - END_MARGIN_S)
@@ -342,13 +401,30 @@ def make_song(plan: SongPlan) -> dict:
             notes_s[:, 1] = np.minimum(notes_s[:, 1], duration)
         notes_s = notes_s[np.lexsort((notes_s[:, 2], notes_s[:, 0]))]
 
-    kit = kits.load_kit(spec.name)
+    if spec.kind == "multimic":
+        kit, balance = multimic.song_kit(rng_kit_room)
+        variations.append(balance)
+    else:
+        kit = kits.load_kit(spec.name)
     played = sampler.resolve_hits(kit, drums_s)
     characters = None
     if rng_piece.random() < plan.piece_variation:
         characters = sampler.draw_piece_characters(kit, rng_piece)
         variations.append("piece_character")
-    drums = sampler.render_drums(kit, played, n_samples, rng_render, characters=characters)
+    percussion = render_percussion(percussion_s, plan.split, n_samples, rng_parts)
+    if spec.kind != "multimic" and rng_kit_room.random() < plan.room_probability:
+        setup = room.draw_setup(rng_kit_room)
+        stems = sampler.render_drums(kit, played, n_samples, rng_render, characters=characters,
+                                     stem_of=room.piece_of_note)
+        if percussion is not None:
+            stems["percussion"] = percussion
+        responses = room.piece_responses(setup, seed=int(rng_kit_room.integers(2**31)))
+        drums = room.render_in_room(stems, responses, n_samples)
+        variations.append(setup.describe())
+    else:
+        drums = sampler.render_drums(kit, played, n_samples, rng_render, characters=characters)
+        if percussion is not None:
+            drums += percussion
     fonts = [f for f in synth.PITCHED_SOUNDFONTS if sources.available(f)]
     soundfont = fonts[int(rng_pitched.integers(len(fonts)))] if fonts and len(notes_s) else ""
     rest = None
@@ -413,6 +489,25 @@ def make_song(plan: SongPlan) -> dict:
     }
     return {"mix": mix_out, "drums": drums_out, "drum_rows": drum_rows, "note_rows": note_rows,
             "beat_rows": beat_rows, "meta": meta}
+
+
+def render_percussion(hits: np.ndarray, split: str, n_samples: int, rng: np.random.Generator
+                      ) -> np.ndarray | None:
+    """Render a percussion part (:func:`parts.percussion_part`) on the split's donor kit.
+
+    Returns None when there is nothing to play or no donor kit is installed. The hits are
+    never labelled: they are not GM notes of a drum class.
+    """
+    if len(hits) == 0:
+        return None
+    donor = PERCUSSION_DONOR_KITS[split]
+    if not sources.available(kits.KIT_BY_NAME[donor].source):
+        return None
+    kit = kits.load_kit(donor)
+    playable = sampler.resolve_hits(kit, hits)
+    if len(playable) == 0:
+        return None
+    return sampler.render_drums(kit, playable, n_samples, rng)
 
 
 def add_voice(

@@ -22,6 +22,8 @@ class Source:
     name: str
     default: str
     package: str
+    install: str = ""
+    """How to get a source that is no Debian package (empty: ``apt-get install PACKAGE``)."""
 
     @property
     def path(self) -> Path:
@@ -31,6 +33,11 @@ class Source:
     def require(self) -> Path:
         """Return the path, or raise :class:`SourceMissingError` with a one-line install hint."""
         path = self.path
+        if not path.exists() and self.install:
+            raise SourceMissingError(
+                f"{self.name}: {path} not found; {self.install} "
+                f"(or set DRUMTX_{self.name.upper()} to where it is)"
+            )
         if not path.exists():
             raise SourceMissingError(
                 f"{self.name}: {path} not found; install the Debian package '{self.package}' "
@@ -62,6 +69,11 @@ SOURCES: dict[str, Source] = {
         Source("mma_bin", "/usr/bin/mma", "mma"),
         Source("sonic_pi_samples", "/usr/share/sonic-pi/samples", "sonic-pi-samples"),
         Source("lmms_drums", "/usr/share/lmms/samples/drums", "lmms-common"),
+        Source("gmd", "work/sources/groove-midi", "",
+               "download the Groove MIDI Dataset's MIDI-only release (CC BY 4.0, with its "
+               "info.csv) and unpack it there"),
+        Source("muldjord_kit", "work/sources/DrumGizmo.MuldjordKit", "",
+               "git clone https://github.com/sfzinstruments/DrumGizmo.MuldjordKit there"),
     )
 }
 """All sources by name."""

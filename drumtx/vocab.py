@@ -218,6 +218,57 @@ AVL_KIT_NOTE_TO_GM: dict[int, int] = {
 """AVL drumkits (avldrums.lv2 Black Pearl / Red Zeppelin SF2) note -> GM note. Not the GM map:
 48 is a hi-hat swish, 50/52/58 are cymbal chokes, 60 an extra cymbal, 64 a maraca (all left out)."""
 
+TD11_NOTE_TO_GM: dict[int, int] = {
+    36: 36,  # kick
+    38: 38,  # snare head
+    40: 38,  # snare rim (rimshot)
+    37: 37,  # snare cross-stick
+    48: 50,  # tom 1 head
+    50: 50,  # tom 1 rim
+    45: 47,  # tom 2 head
+    47: 47,  # tom 2 rim
+    43: 43,  # tom 3 (floor) head
+    58: 43,  # tom 3 rim
+    46: 46,  # hi-hat open, bow
+    26: 46,  # hi-hat open, edge
+    42: 42,  # hi-hat closed, bow
+    22: 42,  # hi-hat closed, edge
+    44: 44,  # hi-hat pedal
+    49: 49,  # crash 1, bow
+    55: 49,  # crash 1, edge (not GM's splash)
+    57: 57,  # crash 2, bow
+    52: 57,  # crash 2, edge (not GM's china)
+    51: 51,  # ride, bow
+    59: 59,  # ride, edge
+    53: 53,  # ride, bell
+}
+"""Roland TD-11 note (the Groove MIDI Dataset's map) -> GM note, as the dataset's authors map it.
+Every note the dataset's 1,150 files play is listed (22 notes); a file with any other note is
+refused by :func:`data_prep.patterns.score_from_midi`'s ``note_map`` check."""
+
+MULDJORD_PIECE_TO_GM: dict[str, int] = {
+    "KdrumL": 36,
+    "KdrumR": 35,
+    "Snare": 38,
+    "SnareRest": 38,
+    "HihatClosed": 42,
+    "HihatOpen": 46,
+    "Tom1": 50,
+    "Tom2": 47,
+    "Tom3": 45,
+    "Tom4": 41,
+    "CrashL": 49,
+    "CrashR": 57,
+    "RideL": 51,
+    "RideR": 59,
+    "RideLBell": 53,
+    "RideRBell": 53,
+    "China": 52,
+}
+"""MuldjordKit (DrumGizmo, multi-microphone) sample folder -> GM note: two kicks, a snare (hits
+and hits with the other stick resting on it), four toms (three rack, one floor), a hi-hat closed
+and open, two crashes, two rides with their bells and a china."""
+
 HYDROGEN_NAME_RULES: tuple[tuple[str, int | None], ...] = (
     # (regular expression searched in the lower-case instrument name, GM note or None = unused)
     (r"choke|swish|flink|semi|roll|hat free|tambourine pedal|crash/ride b|sample:|fx|^click$|empty",

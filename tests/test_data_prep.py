@@ -592,3 +592,216 @@ def test_a_silent_mma_groove_is_drawn_again_and_other_draws_are_unchanged():
         if first_index(seed) not in silent:
             drawn = patterns.draw_mma_groove(np.random.default_rng(seed))
             assert drawn == grooves[first_index(seed)]
+
+
+# ----------------------------------------------------------------------------- realism levers
+
+GMD_TD11_NOTES = (22, 26, 36, 37, 38, 40, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 55, 57,
+                  58, 59)
+"""Every note the Groove MIDI Dataset's 1,150 files play (its documented TD-11 map)."""
+
+
+def _midi_bytes(drum_notes, tempo_bpm=100.0, numerator=4):
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm)))
+    track.append(mido.MetaMessage("time_signature", numerator=numerator, denominator=4))
+    for note in drum_notes:
+        track.append(mido.Message("note_on", channel=9, note=note, velocity=90, time=240))
+        track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=0))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def test_td11_map_covers_every_groove_midi_note_and_lands_on_drum_classes():
+    from drumtx.vocab import TD11_NOTE_TO_GM
+
+    assert set(TD11_NOTE_TO_GM) == set(GMD_TD11_NOTES)
+    assert all(gm in GM_TO_CLASS for gm in TD11_NOTE_TO_GM.values())
+    expected = {22: "CHH", 26: "OHH", 44: "PHH", 58: "LT", 55: "CR", 52: "CR", 40: "SD",
+                37: "SS", 53: "RB", 59: "RD"}
+    for td11, cls in expected.items():
+        assert GM_TO_CLASS[TD11_NOTE_TO_GM[td11]] == cls
+
+
+def test_groove_midi_files_are_read_through_the_td11_map_and_unknown_notes_refused():
+    from drumtx.vocab import TD11_NOTE_TO_GM
+
+    score = patterns.score_from_midi(_midi_bytes(GMD_TD11_NOTES), "gmd_train", "unit",
+                                     TD11_NOTE_TO_GM)
+    assert len(score.drums) == len(GMD_TD11_NOTES)  # no hit dropped
+    played = [GM_TO_CLASS[int(n)] for n in score.drums[:, 1]]
+    assert played == [GM_TO_CLASS[TD11_NOTE_TO_GM[n]] for n in GMD_TD11_NOTES]
+    with pytest.raises(patterns.UnmappedNoteError):
+        patterns.score_from_midi(_midi_bytes([36, 61]), "gmd_train", "unit", TD11_NOTE_TO_GM)
+
+
+def _fake_gmd(root: Path) -> None:
+    rows = ["drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,"
+            "audio_filename,duration,split"]
+    for i, (split, kind) in enumerate([("train", "beat"), ("train", "fill"),
+                                       ("validation", "beat"), ("test", "beat")]):
+        name = f"drummer1/session1/{i}_rock_100_{kind}_4-4.mid"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(_midi_bytes([36, 22, 38, 22] * 16))
+        rows.append(f"drummer1,drummer1/session1,x/{i},rock,100,{kind},4-4,{name},,10.0,{split}")
+    (root / "info.csv").write_text("\n".join(rows) + "\n")
+
+
+@needs_kits
+def test_gmd_source_keeps_the_datasets_splits_and_plays_its_grooves(tmp_path, monkeypatch):
+    _fake_gmd(tmp_path)
+    monkeypatch.setenv("DRUMTX_GMD", str(tmp_path))
+    assert patterns.gmd_pieces("gmd_train") == (
+        "drummer1/session1/0_rock_100_beat_4-4.mid", "drummer1/session1/1_rock_100_fill_4-4.mid")
+    fill = "drummer1/session1/1_rock_100_fill_4-4.mid"
+    assert patterns.gmd_pieces("gmd_train", "fill") == (fill,)
+    assert patterns.gmd_pieces("gmd_val") == ("drummer1/session1/2_rock_100_beat_4-4.mid",)
+    assert set(songs.available_sources("val", gmd_weight=1.0)) == {"openmsx", "gmd_val"}
+    assert "gmd_train" not in songs.available_sources("train")
+    plan = songs.plan_songs("train", TINY_MINUTES, 3, tmp_path, gmd_weight=1000.0)[0]
+    song = songs.make_song(plan)
+    assert song["meta"]["pattern_source"] == "gmd_train"
+    assert song["meta"]["pattern"].startswith("gmd_train:drummer1/session1/")
+    classes = {row[2] for row in song["drum_rows"]}
+    assert {"KD", "SD"} <= classes
+    assert classes & {"CHH", "RD"}  # the TD-11's hi-hat edge (or the ride that may replace it)
+
+
+def test_leaving_out_pieces_removes_whole_groups_and_never_empties_a_part():
+    from data_prep import parts
+
+    notes = [36, 38, 42, 44, 46, 49, 51, 48]
+    drums = np.array([[i * 0.25, notes[i % len(notes)], 90] for i in range(64)], dtype=float)
+    seen = set()
+    for seed in range(40):
+        kept, description = parts.leave_out_pieces(drums, np.random.default_rng(seed))
+        assert description.startswith("without(")
+        groups = description[len("without("):-1].split("+")
+        seen.update(groups)
+        for group in groups:
+            assert not np.isin(kept[:, 1], parts.group_notes(group)).any()
+        others = ~np.isin(drums[:, 1], [n for g in groups for n in parts.group_notes(g)])
+        np.testing.assert_array_equal(kept, drums[others])
+    assert {"hihat", "cymbals"} <= seen
+    kick_only = drums[drums[:, 1] == 36]
+    for seed in range(10):
+        kept, description = parts.leave_out_pieces(kick_only, np.random.default_rng(seed))
+        assert len(kept) == len(kick_only) and description == ""
+
+
+def test_percussion_parts_play_only_unlabelled_notes():
+    from data_prep import parts
+
+    for seed in range(30):
+        hits, description = parts.percussion_part(64.0, 4.0, np.random.default_rng(seed))
+        assert len(hits) and description.startswith("percussion(")
+        assert set(hits[:, 1].astype(int)) <= set(parts.PERCUSSION_NOTES)
+        assert not any(int(n) in GM_TO_CLASS for n in hits[:, 1])
+        assert sampler.label_rows(hits) == []
+        assert hits[:, 0].min() >= 0 and hits[:, 0].max() < 64.0
+        assert (hits[:, 2] >= 1).all() and (hits[:, 2] <= 127).all()
+
+
+@needs_kits
+def test_room_absent_pieces_and_percussion_change_the_audio_never_the_labels_of_what_sounds(
+        tmp_path):
+    plan = songs.plan_songs("train", TINY_MINUTES, 11, tmp_path)[0]
+    dry = songs.make_song(plan)
+    with_percussion = songs.make_song(dataclasses.replace(plan, percussion_probability=1.0))
+    assert "percussion(" in with_percussion["meta"]["variations"]
+    assert with_percussion["drum_rows"] == dry["drum_rows"]
+    assert not np.allclose(with_percussion["drums"], dry["drums"])
+    in_room = songs.make_song(dataclasses.replace(plan, room_probability=1.0))
+    assert "room(" in in_room["meta"]["variations"]
+    assert in_room["drum_rows"] == dry["drum_rows"]
+    assert not np.allclose(in_room["drums"], dry["drums"])
+    thinned = songs.make_song(dataclasses.replace(plan, absent_probability=1.0))
+    left_out = thinned["meta"]["variations"].split("without(")[1].split(")")[0].split("+")
+    from data_prep import parts
+
+    gone = {cls for group in left_out for cls in parts.PIECE_GROUPS[group]}
+    assert not {row[2] for row in thinned["drum_rows"]} & gone
+    assert len(thinned["drum_rows"]) < len(dry["drum_rows"])
+
+
+def _fake_multimic_kit(root: Path) -> dict[str, dict[str, int]]:
+    """Two pieces, two hits each, every microphone with a click at its own delay."""
+    from data_prep import multimic
+
+    folder = root / multimic.SAMPLES_DIR
+    delays = {}
+    for piece in ("KdrumL", "HihatClosed"):
+        (folder / piece).mkdir(parents=True)
+        delays[piece] = {}
+        for hit in (1, 2):
+            for k, mic in enumerate((*multimic.MICROPHONES, "Trigger")):
+                delay = 10 + 7 * k
+                delays[piece][mic] = delay
+                audio = np.zeros(4000, dtype=np.float32)
+                audio[delay:delay + 200] = 0.1 * hit * (k + 1) / 20 * np.hanning(200)
+                sf.write(folder / piece / f"{hit}-{piece}-{mic}.flac", audio, SAMPLE_RATE)
+    return delays
+
+
+def test_multimic_kit_mixes_every_microphone_with_the_songs_balance(tmp_path):
+    from data_prep import multimic
+
+    _fake_multimic_kit(tmp_path)
+    recordings = multimic.load_recordings(str(multimic.kit_root(tmp_path)))
+    assert set(recordings) == {"KdrumL", "HihatClosed"}
+    assert recordings["KdrumL"][0].shape == (len(multimic.MICROPHONES), 4000)
+    names = multimic.MICROPHONES
+    only_room = multimic.MicBalance(tuple(
+        (m, 0.0 if m in multimic.ROOM_MICS else multimic.MUTED_DB - 1) for m in names))
+    kit = multimic.mix_kit(recordings, only_room)
+    assert set(kit.instruments) == {36, 42}
+    layers = kit.instruments[36][0].layers
+    assert [(layer.low, layer.high) for layer in layers] == [(0.0, 0.5), (0.5, 1.0)]
+    # the room pair alone: the mix is their sum, trimmed to start at its onset
+    first_room = names.index(multimic.ROOM_MICS[0])
+    expected = recordings["KdrumL"][1][[first_room, first_room + 1]].sum(axis=0)
+    mixed = layers[1].samples
+    np.testing.assert_allclose(mixed, kits.trim_one_shot(expected), atol=1e-6)
+    assert len(mixed) < len(expected) - 10 - 7 * first_room  # the other microphones are out
+    everything = multimic.mix_kit(recordings, multimic.MicBalance(tuple((m, 0.0) for m in names)))
+    assert np.max(np.abs(everything.instruments[36][0].layers[1].samples)) > np.max(np.abs(mixed))
+    balances = [multimic.draw_mic_balance(np.random.default_rng(s)) for s in range(60)]
+    assert any("closeoff" in b.describe() for b in balances)
+    assert any("closeoff" not in b.describe() for b in balances)
+
+
+@needs_kits
+def test_held_out_multimic_kit_is_chosen_by_family_and_never_by_a_split(tmp_path, monkeypatch):
+    _fake_multimic_kit(tmp_path / "kit")
+    monkeypatch.setenv("DRUMTX_MULDJORD_KIT", str(tmp_path / "kit"))
+    for split in build.SPLITS:
+        assert "Muldjord" not in {s.family for s in kits.kits_for_split(split)}
+    assert [s.name for s in kits.kits_for_split("val", "Muldjord")] == ["MuldjordKit"]
+    plan = songs.plan_songs("val", TINY_MINUTES, 0, tmp_path, kit_family="Muldjord")[0]
+    song = songs.make_song(plan)
+    assert song["meta"]["kit"] == "MuldjordKit" and "mics(" in song["meta"]["variations"]
+    assert {row[2] for row in song["drum_rows"]} <= {"KD", "CHH"}
+    assert song["drum_rows"]
+
+
+def test_build_refuses_an_unknown_kit_family_and_a_negative_gmd_weight(tmp_path, capsys):
+    for options in (["--kit-family", "Nope"], ["--gmd-weight", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            build.main(["--split", "val", "--minutes", "1", "--out", str(tmp_path / "out"),
+                        *options])
+        assert exit_info.value.code == 2
+        assert options[0] in capsys.readouterr().err
+        assert not (tmp_path / "out").exists()
+
+
+def test_missing_download_source_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("DRUMTX_MULDJORD_KIT", str(tmp_path / "absent"))
+    with pytest.raises(sources.SourceMissingError) as error:
+        sources.require("muldjord_kit")
+    message = str(error.value)
+    assert "git clone" in message and "DRUMTX_MULDJORD_KIT" in message and "\n" not in message
