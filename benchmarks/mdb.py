@@ -2,13 +2,16 @@
 
 Usage::
 
-    python benchmarks/mdb.py --data MDB_DIR [--model MODEL_DIR] [--minutes 3] [--out-csv FILE]
+    python benchmarks/mdb.py --data MDB_DIR [--model MODEL_DIR] [--minutes 3] [--merged]
+        [--out-csv FILE]
 
 ``MDB_DIR`` is an annotated folder in the layout ``audio/{drum_only,full_mix}/*.wav`` +
 ``annotations/mdbpp/*.tsv`` (onset seconds, GM note). The script prints
 
-1. the 5-class tables (P/R/F per class, hits summed over songs) for every audio condition,
-   with the 13- and 3-class ``all`` rows, and the model's SHA-256;
+1. the 5-class tables (P/R/F per class, hits summed over songs, every written hit counted)
+   for every audio condition, with the 13- and 3-class ``all`` rows, and the model's SHA-256;
+   with ``--merged``, the F and estimated hits with the hits of one coarse class within
+   30 ms counted once (:data:`drumtx.evaluate.MERGE_S`) beside them;
 2. the wall time of a whole ``drumtx transcribe AUDIO -o OUTDIR --force`` process (start-up,
    model loading, features, network, decoding, rhythm, export) on a song of ``--minutes``
    minutes made by repeating the folder's full mixes, and that process's peak RSS.
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile
 
 from drumtx import evaluate
@@ -36,21 +40,31 @@ SONG_MINUTES = 3.0
 MIX_CONDITION = "full_mix"
 
 
-def print_tables(scores) -> None:
-    """The 5-class table of each condition plus the 13- and 3-class ``all`` rows."""
-    for condition, table in scores.groupby("condition", sort=False):
+def print_tables(scores: pd.DataFrame) -> None:
+    """The 5-class table of each condition plus the 13- and 3-class ``all`` rows.
+
+    Every written hit counts; where ``scores`` has merged rows, their F and estimated hits
+    stand beside (columns ``F mrg``, ``est mrg``).
+    """
+    for condition, table in evaluate.beside_merged(scores).groupby("condition", sort=False):
         five = table[table["classes"] == 5]
-        print(f"\n{condition} (5 classes, hits summed over songs)")
-        print(f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}")
+        with_merged = bool(five["f_merged"].notna().any())
+        print(f"\n{condition} (5 classes, hits summed over songs, as written)")
+        header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}"
+        print(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
         for _, row in five.iterrows():
-            name = row["class"]
-            print(
-                f"  {name:6} {row['precision']:6.3f} {row['recall']:6.3f} {row['f']:6.3f} "
-                f"{int(row['n_ref']):5d} {int(row['n_est']):5d}"
+            line = (
+                f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} "
+                f"{row['f']:6.3f} {int(row['n_ref']):5d} {int(row['n_est']):5d}"
             )
+            if with_merged:
+                line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
+            print(line)
         for classes in (13, 3):
             row = table[(table["classes"] == classes) & (table["class"] == evaluate.ALL_ROW)]
-            print(f"  {classes}-class all F {row['f'].iloc[0]:.3f}")
+            merged_f = row["f_merged"].iloc[0]
+            beside = "" if pd.isna(merged_f) else f" (merged {merged_f:.3f})"
+            print(f"  {classes}-class all F {row['f'].iloc[0]:.3f}{beside}")
 
 
 def make_long_song(data_dir: Path, minutes: float, path: Path) -> float:
@@ -99,13 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=SONG_MINUTES, help="timed song length")
     parser.add_argument("--out-csv", help="write the score tables as CSV")
     parser.add_argument("--skip-timing", action="store_true", help="only the tables")
+    parser.add_argument(
+        "--merged", action="store_true", help="also the merged figures (coarse hits within 30 ms)"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    scores, _, per_song = evaluate.evaluate(args.model, args.data, annotation_set="mdbpp")
+    scores, _, per_song = evaluate.evaluate(
+        args.model, args.data, annotation_set="mdbpp", merged=args.merged
+    )
     print(f"model sha256 {scores['model_sha256'].iloc[0]}")
     print_tables(scores)
-    print("\nper song (5-class all F; per class: true positives/reference/estimated hits):")
+    print(
+        "\nper song (5-class all F, as written; per class: true positives/reference/estimated "
+        "hits):"
+    )
     for (condition, song), table in per_song.groupby(["condition", "song"], sort=False):
         total = table[table["class"] == evaluate.ALL_ROW].iloc[0]
         classes = " ".join(

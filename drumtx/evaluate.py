@@ -5,6 +5,11 @@ Drum hits are matched per class with ``mir_eval`` (one-to-one, within
 computed, for the 13-class vocabulary and the usual 5- and 3-class protocols
 (:data:`drumtx.vocab.CLASS_MAPS`). The ``all`` row sums the hits of every class.
 
+Hits are counted as written: every estimated hit is one hit, also where two classes of one
+coarse group are written at once (a closed and an open hi-hat at once are two ``HH`` hits in
+the 5-class protocol, one of them a false positive), as the reader of the score sees them.
+``--merged`` adds the figures with such hits counted once (:data:`MERGE_S`) beside them.
+
 Two kinds of data folders are understood:
 
 - a factory data folder (``manifest.csv``): the pieces of ``--split`` (default ``test``),
@@ -97,8 +102,19 @@ def match_count(
 
 
 MERGE_S = 0.03
-"""Estimated hits that map to the same coarse class within this many seconds are one hit
-(e.g. a closed and a pedal hi-hat at once are one ``HH`` hit in the 5-class protocol)."""
+"""In the merged figures, estimated hits that map to the same coarse class within this many
+seconds are one hit (e.g. a closed and a pedal hi-hat at once are one ``HH`` hit in the
+5-class protocol); the headline figures count every written hit."""
+WRITTEN = "written"
+"""``counting`` of the headline figures: every written hit counted."""
+MERGED = "merged"
+"""``counting`` of the merged figures: hits of one coarse class within :data:`MERGE_S` once."""
+MERGED_CLASS_SETS = tuple(
+    classes
+    for classes in CLASS_SETS
+    if len(set(vocab.CLASS_MAPS[classes].values())) < len(vocab.CLASS_MAPS[classes])
+)
+"""Class sets whose merged figures differ from the written ones (those with coarse groups)."""
 
 
 def _mapped(hits: pd.DataFrame, class_map: dict[str, str]) -> pd.DataFrame:
@@ -127,6 +143,7 @@ def score_hits(
     estimate: pd.DataFrame,
     classes: int = 13,
     window_s: float = MATCH_WINDOW_S,
+    merged: bool = False,
 ) -> pd.DataFrame:
     """Per-class counts and P/R/F of estimated drum hits against reference hits.
 
@@ -135,10 +152,12 @@ def score_hits(
     reference, estimate : pandas.DataFrame
         Columns ``time_s`` (seconds) and ``cls`` (13-class names).
     classes : {13, 5, 3}
-        Class set; hits of classes outside it (3-class: toms, cymbals) are ignored. Estimated
-        hits merged into one coarse class are combined within :data:`MERGE_S`.
+        Class set; hits of classes outside it (3-class: toms, cymbals) are ignored.
     window_s : float
         Matching tolerance in seconds.
+    merged : bool
+        Count estimated hits that fall into one coarse class within :data:`MERGE_S` once
+        (:func:`merge_close`); by default every written hit counts.
 
     Returns
     -------
@@ -153,7 +172,7 @@ def score_hits(
     for name in names:
         ref_times = ref.loc[ref["cls"] == name, "time_s"].to_numpy()
         est_times = est.loc[est["cls"] == name, "time_s"].to_numpy()
-        if sum(value == name for value in class_map.values()) > 1:
+        if merged and sum(value == name for value in class_map.values()) > 1:
             est_times = merge_close(est_times)
         counts = Counts(match_count(ref_times, est_times, window_s), len(ref_times), len(est_times))
         rows.append({"class": name, "tp": counts.tp, "n_ref": counts.n_ref, "n_est": counts.n_est})
@@ -374,27 +393,46 @@ def evaluate_items(
     peak_picking: dict,
     note_thresholds: decode.NoteThresholds | None = None,
     batch_size: int = 16,
+    merged: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Counts], pd.DataFrame]:
-    """Run the model over items and score them (``note_thresholds``: a
-    :class:`drumtx.decode.NoteThresholds`, default the decoder's).
+    """Run the model over items and score them.
+
+    Parameters
+    ----------
+    items : list of Item
+    model : keras.Model
+    peak_picking : dict
+        Class name -> :class:`drumtx.decode.PeakPickingParams`.
+    note_thresholds : drumtx.decode.NoteThresholds, optional
+        Default the decoder's.
+    batch_size : int
+        Windows per network call.
+    merged : bool
+        Also score the class sets of :data:`MERGED_CLASS_SETS` with the hits of one coarse
+        class within :data:`MERGE_S` counted once (rows whose ``counting`` is
+        :data:`MERGED`).
 
     Returns
     -------
     scores : pandas.DataFrame
-        Columns ``condition``, ``classes``, ``class`` and :data:`SCORE_COLUMNS` (hits summed
-        over the items of each condition).
+        Columns ``counting`` (:data:`WRITTEN`, or :data:`MERGED`), ``condition``,
+        ``classes``, ``class`` and :data:`SCORE_COLUMNS` (hits summed over the items of each
+        condition).
     notes : dict of str to Counts
         Pitched-note counts per condition (only where references have notes).
     per_song : pandas.DataFrame
-        The 5-class table of every item (columns ``condition``, ``song``, ``class``, counts,
-        f; the ``all`` row included).
+        The 5-class table of every item as written (columns ``condition``, ``song``,
+        ``class``, counts, f; the ``all`` row included).
     """
     from drumtx import decode
     from drumtx.audio import load_audio
     from drumtx.inference import predict_activations
 
     note_thresholds = note_thresholds or decode.NoteThresholds()
-    per_condition: dict[tuple[str, int], list[pd.DataFrame]] = {}
+    countings = [(WRITTEN, classes) for classes in CLASS_SETS]
+    if merged:
+        countings += [(MERGED, classes) for classes in MERGED_CLASS_SETS]
+    per_condition: dict[tuple[str, str, int], list[pd.DataFrame]] = {}
     note_scores: dict[str, Counts] = {}
     per_song = []
     for item in items:
@@ -403,10 +441,10 @@ def evaluate_items(
             feats = features.compute_features(load_audio(item.audio))
         activations = predict_activations(model, feats, batch_size=batch_size)
         estimate = decode.pick_drum_hits(activations, peak_picking)
-        for classes in CLASS_SETS:
-            table = score_hits(item.drums, estimate, classes)
-            per_condition.setdefault((item.condition, classes), []).append(table)
-            if classes == 5:
+        for counting, classes in countings:
+            table = score_hits(item.drums, estimate, classes, merged=counting == MERGED)
+            per_condition.setdefault((counting, item.condition, classes), []).append(table)
+            if counting == WRITTEN and classes == 5:
                 per_song.extend(
                     {"condition": item.condition, "song": item.name, **row}
                     for row in table.to_dict("records")
@@ -416,25 +454,60 @@ def evaluate_items(
             counts = note_counts(item.notes, estimate_notes)
             note_scores[item.condition] = note_scores.get(item.condition, Counts()) + counts
     rows = []
-    for (condition, classes), tables in per_condition.items():
+    for (counting, condition, classes), tables in per_condition.items():
         summed = sum_tables(tables)
         summed.insert(0, "classes", classes)
         summed.insert(0, "condition", condition)
+        summed.insert(0, "counting", counting)
         rows.append(summed)
     return pd.concat(rows, ignore_index=True), note_scores, pd.DataFrame(per_song)
 
 
+def beside_merged(scores: pd.DataFrame) -> pd.DataFrame:
+    """The written rows of ``scores`` with the merged F and estimated hits beside them.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        As :func:`evaluate_items` returns it (a table without a ``counting`` column is taken
+        as written).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The written rows, plus columns ``f_merged`` and ``n_est_merged`` (NaN where no merged
+        row was scored: no ``--merged``, or a class set without coarse groups).
+    """
+    if "counting" not in scores:
+        scores = scores.assign(counting=WRITTEN)
+    keys = ["condition", "classes", "class"]
+    written = scores[scores["counting"] == WRITTEN]
+    merged = scores[scores["counting"] == MERGED][[*keys, "f", "n_est"]]
+    merged = merged.rename(columns={"f": "f_merged", "n_est": "n_est_merged"})
+    return written.merge(merged, on=keys, how="left")
+
+
 def format_tables(scores: pd.DataFrame, notes: dict[str, Counts]) -> str:
-    """Human-readable tables: one block per condition and class set, F per class."""
+    """Human-readable tables: one block per condition and class set, F per class.
+
+    Every written hit counts; where ``scores`` has merged rows (``--merged``), their F and
+    estimated hits stand beside the written ones (columns ``F mrg``, ``est mrg``).
+    """
     lines = []
-    for (condition, classes), table in scores.groupby(["condition", "classes"], sort=False):
-        lines.append(f"{condition}, {classes} classes (hits summed over songs):")
-        lines.append(f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>6} {'est':>6}")
+    table_all = beside_merged(scores)
+    for (condition, classes), table in table_all.groupby(["condition", "classes"], sort=False):
+        with_merged = bool(table["f_merged"].notna().any())
+        lines.append(f"{condition}, {classes} classes (hits summed over songs, as written):")
+        header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>6} {'est':>6}"
+        lines.append(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
         for _, row in table.iterrows():
-            lines.append(
+            line = (
                 f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} {row['f']:6.3f} "
                 f"{int(row['n_ref']):6d} {int(row['n_est']):6d}"
             )
+            if with_merged:
+                line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
+            lines.append(line)
     for condition, counts in notes.items():
         lines.append(
             f"{condition}, pitched notes (onset 50 ms): P {counts.precision:.3f} "
@@ -450,10 +523,12 @@ def evaluate(
     split: str = "test",
     annotation_set: str | None = None,
     max_pieces: int | None = None,
+    merged: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Counts], pd.DataFrame]:
     """Score a model directory on a data folder; see :func:`evaluate_items` for the results.
 
-    The ``scores`` table carries the model's SHA-256 in a ``model_sha256`` column.
+    The ``scores`` table carries the model's SHA-256 in a ``model_sha256`` column; with
+    ``merged``, it has the merged rows too (``counting`` :data:`MERGED`).
     """
     from drumtx import runtime
     from drumtx.pipeline import Transcriber
@@ -465,7 +540,11 @@ def evaluate(
     else:
         items = folder_items(data_dir, annotation_set)
     scores, notes, per_song = evaluate_items(
-        items, transcriber.model, transcriber.peak_picking, transcriber.note_thresholds
+        items,
+        transcriber.model,
+        transcriber.peak_picking,
+        transcriber.note_thresholds,
+        merged=merged,
     )
     scores["model_sha256"] = runtime.model_hash(transcriber.model_dir)
     return scores, notes, per_song
@@ -478,6 +557,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="manifest split (factory folders)")
     parser.add_argument("--annotations", metavar="SET", help="annotation subfolder, e.g. mdbpp")
     parser.add_argument("--max-pieces", type=int, help="score at most N factory pieces")
+    parser.add_argument(
+        "--merged",
+        action="store_true",
+        help=f"also count hits of one coarse class within {MERGE_S * 1000:.0f} ms once "
+        "(F and hits beside the as-written figures)",
+    )
     parser.add_argument("--out-csv", metavar="FILE", help="also write the scores as CSV")
 
 
@@ -485,7 +570,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``drumtx evaluate``; returns the exit status."""
     started = time.perf_counter()
     scores, notes, _ = evaluate(
-        args.model, args.data, args.split, args.annotations, args.max_pieces
+        args.model, args.data, args.split, args.annotations, args.max_pieces, args.merged
     )
     print(format_tables(scores, notes))
     print(f"model sha256 {scores['model_sha256'].iloc[0]}; {time.perf_counter() - started:.1f} s")
@@ -493,6 +578,7 @@ def run(args: argparse.Namespace) -> int:
         table = scores.copy()
         for condition, counts in notes.items():
             table.loc[len(table)] = {
+                "counting": WRITTEN,
                 "condition": condition,
                 "classes": 0,
                 "class": "pitched_notes",

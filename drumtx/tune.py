@@ -122,7 +122,8 @@ def tune_in_group(
     """The grid point with the best F of a coarse class for one of its member classes.
 
     The member's picked hits join the other members' (``fixed_estimates``); hits closer than
-    :data:`drumtx.evaluate.MERGE_S` count once, as in the 5-class protocol.
+    :data:`drumtx.evaluate.MERGE_S` count once, as in the merged 5-class figures
+    (``drumtx evaluate --merged``).
 
     Parameters
     ----------

@@ -71,10 +71,45 @@ def test_note_counts_match_onsets_and_pitch():
     assert (counts.tp, counts.n_ref, counts.n_est) == (1, 2, 2)
 
 
-def test_hits_merged_into_one_coarse_class_count_once():
+def test_hits_of_one_coarse_class_count_as_written_unless_merged():
     reference = _hits([(1.0, "CHH")])
     estimate = _hits([(1.0, "CHH"), (1.01, "PHH"), (2.0, "OHH")])
     five = evaluate.score_hits(reference, estimate, classes=5).set_index("class")
-    assert tuple(five.loc["HH", ["tp", "n_ref", "n_est"]]) == (1, 1, 2)
-    thirteen = evaluate.score_hits(reference, estimate, classes=13).set_index("class")
-    assert thirteen.loc["all", "n_est"] == 3
+    assert tuple(five.loc["HH", ["tp", "n_ref", "n_est"]]) == (1, 1, 3)
+    merged = evaluate.score_hits(reference, estimate, classes=5, merged=True).set_index("class")
+    assert tuple(merged.loc["HH", ["tp", "n_ref", "n_est"]]) == (1, 1, 2)
+    thirteen = evaluate.score_hits(reference, estimate, classes=13, merged=True)
+    assert thirteen.set_index("class").loc["all", "n_est"] == 3
+
+
+def test_a_closed_and_an_open_hihat_written_at_once_are_one_false_positive():
+    reference = _hits([(1.0, "KD"), (1.0, "CHH"), (1.5, "CHH")])
+    estimate = _hits([(1.0, "KD"), (1.0, "CHH"), (1.0, "OHH"), (1.5, "CHH")])
+    written = evaluate.score_hits(reference, estimate, classes=5).set_index("class")
+    assert tuple(written.loc["HH", ["tp", "n_ref", "n_est"]]) == (2, 2, 3)
+    assert written.loc["HH", "precision"] == pytest.approx(2 / 3)
+    assert written.loc["all", "f"] == pytest.approx(2 * 3 / (3 + 4))
+    merged = evaluate.score_hits(reference, estimate, classes=5, merged=True).set_index("class")
+    assert tuple(merged.loc["HH", ["tp", "n_ref", "n_est"]]) == (2, 2, 2)
+    assert merged.loc["all", "f"] == 1.0
+
+
+def test_the_merged_figures_stand_beside_the_written_ones():
+    reference = _hits([(1.0, "CHH"), (2.0, "SD")])
+    estimate = _hits([(1.0, "CHH"), (1.0, "OHH"), (2.0, "SD")])
+    tables = []
+    for counting, classes in [(evaluate.WRITTEN, 13), (evaluate.WRITTEN, 5), (evaluate.MERGED, 5)]:
+        table = evaluate.score_hits(
+            reference, estimate, classes, merged=counting == evaluate.MERGED
+        )
+        tables.append(table.assign(counting=counting, condition="drums", classes=classes))
+    scores = pd.concat(tables, ignore_index=True)
+    beside = evaluate.beside_merged(scores).set_index(["classes", "class"])
+    assert beside.loc[(5, "all"), "f"] == pytest.approx(2 * 2 / (2 + 3))
+    assert beside.loc[(5, "all"), "f_merged"] == 1.0
+    assert beside.loc[(5, "HH"), "n_est_merged"] == 1
+    assert pd.isna(beside.loc[(13, "all"), "f_merged"])  # no coarse groups: nothing merged
+    text = evaluate.format_tables(scores, {})
+    assert "drums, 5 classes (hits summed over songs, as written):" in text
+    assert "F mrg" in text.split("5 classes")[1] and "F mrg" not in text.split("5 classes")[0]
+    assert evaluate.MERGED_CLASS_SETS == (5, 3)
