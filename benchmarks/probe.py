@@ -9,7 +9,10 @@ training) at several tempos (:data:`TEMPOS_BPM`), one song per condition, kit an
 
 - ``kick+snare``: kick and snare alone (no hi-hat, no cymbal, no tom);
 - ``ride instead of hi-hat``: kick, snare and eighth notes on the ride;
-- ``hi-hat groove``: kick, snare and closed hi-hat (the control).
+- ``hi-hat groove``: kick, snare and closed hi-hat (the control);
+- ``kick+snare in a room`` and ``ride instead of hi-hat in a room``: the same grooves played in
+  a room and recorded by close, overhead and room microphones (:mod:`data_prep.room`), where
+  every microphone hears every piece.
 
 For each condition and kit (songs of all tempos summed) the script prints the false positives
 per minute of hi-hat (CHH, PHH, OHH), cymbals (CR, RD, RB, CS) and toms (HT, MT, LT): written
@@ -39,7 +42,7 @@ from drumtx.export import atomic_output
 from drumtx.features import SAMPLE_RATE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the data factory, beside drumtx
-from data_prep import kits, sampler  # noqa: E402
+from data_prep import kits, room, sampler  # noqa: E402
 
 KIT_NAMES = ("BJA_Pacific", "Audiophob")
 """The test split's kits (:data:`data_prep.kits.KITS`)."""
@@ -235,11 +238,27 @@ def render(
     """
     played = sampler.resolve_hits(kit, hits)
     audio = sampler.render_drums(kit, played, int(round(seconds * SAMPLE_RATE)), rng)
+    return _normalised(audio), pd.DataFrame(sampler.label_rows(played), columns=list(LABEL_COLUMNS))
+
+
+def render_in_room(
+    kit: kits.Kit, hits: np.ndarray, seconds: float, rng: np.random.Generator
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """As :func:`render`, with the kit in a room drawn from ``rng`` (:func:`room.draw_setup`)."""
+    played = sampler.resolve_hits(kit, hits)
+    n_samples = int(round(seconds * SAMPLE_RATE))
+    stems = sampler.render_drums(kit, played, n_samples, rng, stem_of=room.piece_of_note)
+    setup = room.draw_setup(rng)
+    audio = room.render_in_room(stems, room.piece_responses(setup, seed=0), n_samples)
+    return _normalised(audio), pd.DataFrame(sampler.label_rows(played), columns=list(LABEL_COLUMNS))
+
+
+def _normalised(audio: np.ndarray) -> np.ndarray:
+    """``audio`` scaled to a peak of :data:`PEAK_DBFS` (float32)."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 0:
         audio = audio * np.float32(10 ** (PEAK_DBFS / 20) / peak)
-    labels = pd.DataFrame(sampler.label_rows(played), columns=list(LABEL_COLUMNS))
-    return audio.astype(np.float32), labels
+    return audio.astype(np.float32)
 
 
 def kick_snare(
@@ -263,10 +282,26 @@ def hihat_groove(
     return render(kit, groove_hits(tempo_bpm, seconds, rng, "CHH"), seconds, rng)
 
 
+def kick_snare_in_room(
+    kit: kits.Kit, tempo_bpm: float, seconds: float, rng: np.random.Generator
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Kick and snare alone, in a room."""
+    return render_in_room(kit, groove_hits(tempo_bpm, seconds, rng), seconds, rng)
+
+
+def ride_groove_in_room(
+    kit: kits.Kit, tempo_bpm: float, seconds: float, rng: np.random.Generator
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Kick, snare and eighth notes on the ride, in a room."""
+    return render_in_room(kit, groove_hits(tempo_bpm, seconds, rng, "RD"), seconds, rng)
+
+
 CONDITIONS: dict[str, Condition] = {
     "kick+snare": kick_snare,
     "ride instead of hi-hat": ride_groove,
     "hi-hat groove": hihat_groove,
+    "kick+snare in a room": kick_snare_in_room,
+    "ride instead of hi-hat in a room": ride_groove_in_room,
 }
 """Probe conditions by name."""
 

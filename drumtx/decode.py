@@ -122,8 +122,9 @@ def pick_drum_hits(
     activations: dict[str, np.ndarray],
     params: dict[str, PeakPickingParams] | None = None,
     frames_per_second: float = FRAMES_PER_SECOND,
+    playable: bool = True,
 ) -> pd.DataFrame:
-    """Drum hits from the model's drum heads.
+    """Drum hits from the model's drum heads, as a drummer can play them.
 
     Parameters
     ----------
@@ -134,6 +135,9 @@ def pick_drum_hits(
     params : dict, optional
         Class name -> :class:`PeakPickingParams`; missing classes use the defaults.
     frames_per_second : float
+    playable : bool
+        Keep only what two hands and two feet can play at one instant
+        (:func:`playable_mask`); False keeps every peak of every class.
 
     Returns
     -------
@@ -143,17 +147,102 @@ def pick_drum_hits(
     params = params or {}
     onsets = np.asarray(activations["drum_onsets"])
     velocities = activations.get("drum_velocity")
-    times, classes, hit_velocities = [], [], []
+    times, classes, hit_velocities, strengths = [], [], [], []
     for index, name in enumerate(vocab.DRUM_CLASSES):
         class_params = params.get(name, DEFAULT_PEAK_PICKING)
         frames = peak_frames(onsets[:, index], class_params, frames_per_second)
         times.append(frames / frames_per_second)
         classes.extend([name] * len(frames))
+        strengths.append(onsets[frames, index] / max(class_params.threshold, MIN_STRENGTH_DIVISOR))
         if velocities is None:
             hit_velocities.append(np.full(len(frames), DEFAULT_VELOCITY))
         else:
             hit_velocities.append(velocity_to_midi(np.asarray(velocities)[frames, index]))
-    return make_drums(np.concatenate(times), classes, np.concatenate(hit_velocities))
+    time_s, velocity = np.concatenate(times), np.concatenate(hit_velocities)
+    if playable and len(time_s):
+        keep = playable_mask(time_s, np.asarray(classes), np.concatenate(strengths))
+        time_s, velocity = time_s[keep], velocity[keep]
+        classes = [c for c, k in zip(classes, keep, strict=True) if k]
+    return make_drums(time_s, classes, velocity)
+
+
+SIMULTANEOUS_S = 0.02
+"""Hits within this many seconds of the first hit of a group are played at one instant."""
+MAX_HANDS = 2
+MAX_FEET = 2
+HIHAT_CLASSES: tuple[str, ...] = ("CHH", "OHH", "PHH")
+"""One hi-hat, one state at a time: closed, open or the pedal alone."""
+CRASH_CLASSES: tuple[str, ...] = ("CR", "CS")
+RIDE_CLASSES: tuple[str, ...] = ("RD", "RB")
+CLEAR_STRENGTH = 2.0
+"""A crash and a ride at one instant are both kept only when the weaker one's activation is
+at least this many times its class threshold (both clearly there)."""
+MIN_STRENGTH_DIVISOR = 0.01
+TIME_EPSILON_S = 1e-9
+"""Frame times are multiples of 1/100 s in floating point: 0.52 - 0.50 must count as 0.02."""
+
+
+def playable_mask(time_s: np.ndarray, classes: np.ndarray, strengths: np.ndarray) -> np.ndarray:
+    """Which hits a drummer can play together, the strongest kept where they cannot.
+
+    Hits are grouped by instant (within :data:`SIMULTANEOUS_S` of a group's first hit). In a
+    group: at most one hi-hat class (:data:`HIHAT_CLASSES`); a crash (or china/splash) and a
+    ride (or its bell) both only when both are strong (:data:`CLEAR_STRENGTH`); at most
+    :data:`MAX_HANDS` hand pieces and :data:`MAX_FEET` foot pieces (the limbs of
+    :data:`drumtx.vocab.DRUMS`' voices). Each rule keeps the strongest hits.
+
+    Parameters
+    ----------
+    time_s : numpy.ndarray, shape (n,)
+        Hit times (seconds).
+    classes : numpy.ndarray, shape (n,)
+        13-class names.
+    strengths : numpy.ndarray, shape (n,)
+        Activation at the hit divided by its class threshold (1 = just picked).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+
+    Examples
+    --------
+    >>> playable_mask(np.array([1.0, 1.0, 2.0]), np.array(["CHH", "OHH", "CHH"]),
+    ...               np.array([1.5, 3.0, 1.2])).tolist()
+    [False, True, True]
+    """
+    keep = np.ones(len(time_s), dtype=bool)
+    order = np.argsort(time_s, kind="stable")
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while (stop < len(order)
+               and time_s[order[stop]] - time_s[order[start]] <= SIMULTANEOUS_S + TIME_EPSILON_S):
+            stop += 1
+        if stop - start > 1:
+            _thin_group(order[start:stop], classes, strengths, keep)
+        start = stop
+    return keep
+
+
+def _thin_group(group: np.ndarray, classes: np.ndarray, strengths: np.ndarray,
+                keep: np.ndarray) -> None:
+    """Apply :func:`playable_mask`'s rules to one instant (indices ``group``), in place."""
+
+    def strongest_first(members):
+        return sorted(members, key=lambda i: -strengths[i])
+
+    hats = strongest_first([i for i in group if classes[i] in HIHAT_CLASSES])
+    keep[hats[1:]] = False
+    crashes = strongest_first([i for i in group if classes[i] in CRASH_CLASSES and keep[i]])
+    rides = strongest_first([i for i in group if classes[i] in RIDE_CLASSES and keep[i]])
+    if crashes and rides:
+        weaker = min(crashes[0], rides[0], key=lambda i: strengths[i])
+        if strengths[weaker] < CLEAR_STRENGTH:
+            keep[crashes if weaker == crashes[0] else rides] = False
+    for voice, limit in ((vocab.HANDS_VOICE, MAX_HANDS), (vocab.FEET_VOICE, MAX_FEET)):
+        limb = strongest_first([i for i in group if keep[i]
+                                and vocab.DRUM_BY_NAME[classes[i]].voice == voice])
+        keep[limb[limit:]] = False
 
 
 DEFAULT_VELOCITY = 100

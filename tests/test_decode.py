@@ -207,3 +207,47 @@ def test_raising_the_threshold_adds_only_peaks_a_dropped_peak_masked(curve, para
     pre_max, post_max = round(plain.pre_max_s * FPS), round(plain.post_max_s * FPS)
     for frame in high - low:
         assert any(frame - pre_max <= peak <= frame + post_max for peak in dropped)
+
+
+def _spikes(peaks: dict[str, list[tuple[int, float]]], n_frames: int = 300) -> np.ndarray:
+    """Drum-onset activations with a single-frame peak of the given height per (class, frame)."""
+    onsets = np.zeros((n_frames, vocab.N_DRUM_CLASSES), dtype=np.float32)
+    for cls, spikes in peaks.items():
+        for frame, height in spikes:
+            onsets[frame, vocab.CLASS_INDEX[cls]] = height
+    return onsets
+
+
+def test_one_hihat_state_at_an_instant_the_strongest_kept():
+    onsets = _spikes({"CHH": [(50, 0.5), (150, 0.9)], "OHH": [(50, 0.9), (151, 0.5)],
+                      "PHH": [(52, 0.6), (250, 0.6)], "KD": [(50, 0.9)]})
+    hits = decode.pick_drum_hits({"drum_onsets": onsets})
+    as_found = [(round(t * 100), c) for t, c in zip(hits["time_s"], hits["cls"], strict=True)]
+    assert as_found == [(50, "KD"), (50, "OHH"), (150, "CHH"), (250, "PHH")]
+    every_peak = decode.pick_drum_hits({"drum_onsets": onsets}, playable=False)
+    assert len(every_peak) == 7
+
+
+def test_at_most_two_hands_and_a_ride_with_a_crash_only_when_both_are_clear():
+    params = {cls: PeakPickingParams(threshold=0.2) for cls in vocab.DRUM_CLASSES}
+    onsets = _spikes({"SD": [(40, 0.9)], "HT": [(40, 0.5)], "CR": [(41, 0.7), (140, 0.9)],
+                      "RD": [(140, 0.3), (240, 0.9)], "CHH": [(240, 0.8)], "KD": [(240, 0.9)]})
+    hits = decode.pick_drum_hits({"drum_onsets": onsets}, params)
+    found = {(round(t * 100), c) for t, c in zip(hits["time_s"], hits["cls"], strict=True)}
+    # three hands at 40: the weakest (the tom) goes; a weak ride under a crash at 140 goes
+    assert found == {(40, "SD"), (41, "CR"), (140, "CR"), (240, "RD"), (240, "CHH"),
+                     (240, "KD")}
+    onsets = _spikes({"CR": [(140, 0.9)], "RD": [(140, 0.5)]})
+    both = decode.pick_drum_hits({"drum_onsets": onsets}, params)
+    assert list(both["cls"]) == ["CR", "RD"]  # both at least twice their threshold
+
+
+def test_playable_hits_keep_every_hit_that_two_hands_and_two_feet_can_play():
+    rng = np.random.default_rng(0)
+    hands = [c for c in vocab.DRUM_CLASSES if vocab.DRUM_BY_NAME[c].voice == vocab.HANDS_VOICE
+             and c not in decode.HIHAT_CLASSES + decode.CRASH_CLASSES + decode.RIDE_CLASSES]
+    for _ in range(20):
+        times = np.sort(rng.choice(np.arange(0, 50.0, 0.1), 40, replace=False))
+        classes = np.array([hands[i] for i in rng.integers(len(hands), size=40)])
+        strengths = rng.uniform(1, 3, 40)
+        assert decode.playable_mask(times, classes, strengths).all()  # one hand at a time

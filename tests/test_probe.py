@@ -56,10 +56,11 @@ def test_a_played_piece_is_no_false_positive():
     assert figures["hihat_fp_per_min"] == 1.0
 
 
-def test_the_kick_and_snare_condition_plays_no_hihat_and_no_cymbal():
+@pytest.mark.parametrize("condition", ["kick+snare", "kick+snare in a room"])
+def test_the_kick_and_snare_conditions_play_no_hihat_and_no_cymbal(condition):
     kit = probe.kits.load_kit(probe.KIT_NAMES[0])
     rng = probe.song_rng(0, 0, RENDER_TEMPO_BPM)
-    audio, labels = probe.kick_snare(kit, RENDER_TEMPO_BPM, RENDER_SECONDS, rng)
+    audio, labels = probe.CONDITIONS[condition](kit, RENDER_TEMPO_BPM, RENDER_SECONDS, rng)
     assert audio.shape == (int(RENDER_SECONDS * probe.SAMPLE_RATE),)
     assert np.max(np.abs(audio)) == pytest.approx(10 ** (probe.PEAK_DBFS / 20), rel=1e-4)
     absent = {
