@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 EXAMPLE := examples/groove.flac
 
-.PHONY: demo test lint system clean
+.PHONY: demo test lint system research clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 system:
 	bash .ci/system-packages.sh
+
+research: $(VENV)/.dev
+	sh data_prep/install_sounds.sh
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/drumtx transcribe $(EXAMPLE) -o out --force

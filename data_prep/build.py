@@ -25,6 +25,7 @@ without half-written songs. The same seed gives identical files whatever the num
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -116,6 +117,18 @@ def build(split: str, minutes: float, seed: int, out: Path, jobs: int = 1,
             "speed": rendered / wall if wall > 0 else float("inf")}
 
 
+FACTORY_PACKAGES: dict[str, str] = {
+    "fluidsynth": "pyfluidsynth", "pyroomacoustics": "pyroomacoustics",
+}
+"""Python modules the factory imports while rendering, and the PyPI package of each."""
+
+
+def missing_packages(room: bool) -> list[str]:
+    """PyPI packages the factory needs that are not installed (pyroomacoustics only for rooms)."""
+    return [package for module, package in FACTORY_PACKAGES.items()
+            if (room or module != "pyroomacoustics") and importlib.util.find_spec(module) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -161,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.gmd_weight < 0:
         parser.error(f"argument --gmd-weight: must be 0 or more, got {args.gmd_weight}")
+    missing = missing_packages(room=args.room_probability > 0)
+    if missing:
+        print(f"error: the data factory needs {', '.join(missing)}: run `make research` "
+              "(or pip install -r requirements-dev.txt)", file=sys.stderr)
+        return 2
     families = sorted({spec.family for spec in kits.KITS})
     if args.kit_family is not None and args.kit_family not in families:
         parser.error(f"argument --kit-family: {args.kit_family!r} is not one of "

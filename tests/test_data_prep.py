@@ -805,3 +805,15 @@ def test_missing_download_source_says_how_to_get_it(monkeypatch, tmp_path):
         sources.require("muldjord_kit")
     message = str(error.value)
     assert "git clone" in message and "DRUMTX_MULDJORD_KIT" in message and "\n" not in message
+
+
+def test_build_names_the_install_command_when_factory_packages_are_missing(
+        monkeypatch, tmp_path, capsys):
+    real_find_spec = build.importlib.util.find_spec
+    monkeypatch.setattr(build.importlib.util, "find_spec",
+                        lambda name: None if name == "fluidsynth" else real_find_spec(name))
+    code = build.main(["--split", "val", "--minutes", "1", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert code == 2 and "pyfluidsynth" in error and "make research" in error
+    assert error.count("\n") == 1 and not (tmp_path / "out").exists()
+    assert build.missing_packages(room=True) == ["pyfluidsynth"]
