@@ -42,10 +42,21 @@ from drumtx.export import atomic_output
 from drumtx.features import SAMPLE_RATE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the data factory, beside drumtx
-from data_prep import kits, room, sampler  # noqa: E402
+from data_prep import kits, multimic, room, sampler  # noqa: E402
 
 KIT_NAMES = ("BJA_Pacific", "Audiophob")
 """The test split's kits (:data:`data_prep.kits.KITS`)."""
+MULTIMIC_KIT = "MuldjordKit"
+"""``--kits`` may name the real multi-microphone kit too (:mod:`data_prep.multimic`, when
+installed): every microphone at its recorded level, its own room in every hit."""
+
+
+def load_probe_kit(name: str) -> kits.Kit:
+    """A kit of :data:`data_prep.kits.KITS`, or :data:`MULTIMIC_KIT` with all microphones on."""
+    if name == MULTIMIC_KIT:
+        balance = multimic.MicBalance(tuple((m, 0.0) for m in multimic.MICROPHONES))
+        return multimic.mix_kit(multimic.load_recordings(str(multimic.kit_root())), balance)
+    return kits.load_kit(name)
 TEMPOS_BPM = (80.0, 100.0, 120.0, 140.0)
 SONG_SECONDS = 30.0
 SEED = 0
@@ -347,7 +358,7 @@ def run_probe(
     rows = []
     for name, condition in conditions.items():
         for kit_index, kit_name in enumerate(kit_names):
-            kit = kits.load_kit(kit_name)
+            kit = load_probe_kit(kit_name)
             totals: dict[str, Counts] = {}
             played = 0
             for tempo_bpm in tempos_bpm:
@@ -383,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=SONG_SECONDS, help="length of each song (seconds)"
     )
     parser.add_argument("--out-csv", metavar="FILE", help="also write the table as CSV")
+    parser.add_argument(
+        "--kits", nargs="+", default=list(KIT_NAMES), metavar="KIT",
+        help=f"kits to play (default: the test split's; {MULTIMIC_KIT} adds the real kit)",
+    )
     args = parser.parse_args(argv)
     if args.seconds <= LEAD_S + TAIL_S:
         parser.error(f"--seconds must be above {LEAD_S + TAIL_S:g}")
@@ -390,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     transcriber = Transcriber.load(args.model)
     sha256 = runtime.model_hash(transcriber.model_dir)
-    table = run_probe(transcriber, args.seed, args.seconds)
+    table = run_probe(transcriber, args.seed, args.seconds, kit_names=tuple(args.kits))
     tempos = "/".join(f"{tempo:g}" for tempo in TEMPOS_BPM)
     print(f"model sha256 {sha256}; seed {args.seed}")
     print(

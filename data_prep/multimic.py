@@ -29,6 +29,13 @@ from drumtx.vocab import MULDJORD_PIECE_TO_GM
 
 from . import sources
 from .kits import Instrument, Kit, Layer, trim_one_shot
+from .room import (  # a recorded kit is balanced as a rendered room's microphones are
+    CLOSE_LEVEL_DB,
+    CLOSE_SPREAD_DB,
+    DISTANT_ONLY_PROBABILITY,
+    OVERHEAD_LEVEL_DB,
+    ROOM_LEVEL_DB,
+)
 
 SAMPLES_DIR = Path("DrumGizmo") / "MuldjordKit" / "Samples"
 CLOSE_MICS: tuple[str, ...] = (
@@ -41,14 +48,6 @@ MICROPHONES: tuple[str, ...] = CLOSE_MICS + OVERHEAD_MICS + ROOM_MICS
 """Microphones mixed (the kit's drum trigger channel is left out)."""
 FILE_PATTERN = re.compile(r"^(\d+)-(.+)-([^-]+)\.flac$")
 
-CLOSE_LEVEL_DB = (-9.0, 3.0)
-"""Level of the close microphones as a group (dB, against the kit's own recording levels)."""
-CLOSE_SPREAD_DB = 3.0
-"""Standard deviation of one close microphone around its group level (dB)."""
-OVERHEAD_LEVEL_DB = (-6.0, 6.0)
-ROOM_LEVEL_DB = (-24.0, 3.0)
-DISTANT_ONLY_PROBABILITY = 0.15
-"""Share of songs recorded with overheads and room microphones alone (close microphones off)."""
 MUTED_DB = -120.0
 
 

@@ -62,11 +62,14 @@ ROOM_MIC_DISTANCE_M = (1.5, 4.5)
 ROOM_MIC_HEIGHT_M = (1.0, 2.2)
 ROOM_MIC_SPACING_M = (0.5, 2.5)
 CLOSE_LEVEL_DB = (-9.0, 3.0)
+"""Level of the close microphones as a group (dB), against a source at their own distance."""
 CLOSE_SPREAD_DB = 3.0
+"""Standard deviation of one close microphone around its group level (dB)."""
 OVERHEAD_LEVEL_DB = (-6.0, 6.0)
 ROOM_LEVEL_DB = (-24.0, 3.0)
 DISTANT_ONLY_PROBABILITY = 0.15
-"""Share of rooms recorded with overheads and room microphones alone."""
+"""Share of rooms (and of MuldjordKit songs) recorded with overheads and room microphones
+alone."""
 ONSET_FRACTION = 0.1
 """A response's first strong arrival: the first sample reaching this fraction of its peak."""
 ONSET_LEAD_S = 0.0005
