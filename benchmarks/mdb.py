@@ -41,25 +41,26 @@ MIX_CONDITION = "full_mix"
 
 
 def print_tables(scores: pd.DataFrame) -> None:
-    """The 5-class table of each condition plus the 13- and 3-class ``all`` rows.
+    """The 5- and 13-class tables of each condition plus the 13- and 3-class ``all`` rows.
 
     Every written hit counts; where ``scores`` has merged rows, their F and estimated hits
-    stand beside (columns ``F mrg``, ``est mrg``).
+    stand beside the 5-class figures (columns ``F mrg``, ``est mrg``).
     """
     for condition, table in evaluate.beside_merged(scores).groupby("condition", sort=False):
-        five = table[table["classes"] == 5]
-        with_merged = bool(five["f_merged"].notna().any())
-        print(f"\n{condition} (5 classes, hits summed over songs, as written)")
-        header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}"
-        print(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
-        for _, row in five.iterrows():
-            line = (
-                f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} "
-                f"{row['f']:6.3f} {int(row['n_ref']):5d} {int(row['n_est']):5d}"
-            )
-            if with_merged:
-                line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
-            print(line)
+        for classes in (5, 13):
+            rows = table[table["classes"] == classes]
+            with_merged = bool(rows["f_merged"].notna().any())
+            print(f"\n{condition} ({classes} classes, hits summed over songs, as written)")
+            header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}"
+            print(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
+            for _, row in rows.iterrows():
+                line = (
+                    f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} "
+                    f"{row['f']:6.3f} {int(row['n_ref']):5d} {int(row['n_est']):5d}"
+                )
+                if with_merged:
+                    line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
+                print(line)
         for classes in (13, 3):
             row = table[(table["classes"] == classes) & (table["class"] == evaluate.ALL_ROW)]
             merged_f = row["f_merged"].iloc[0]
