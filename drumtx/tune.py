@@ -4,9 +4,10 @@ For every drum class, a grid of :class:`drumtx.decode.PeakPickingParams` (thresh
 moving-average window) is tried on the validation pieces (drum stem and mix); the one with
 the highest F (hits summed over pieces, 50 ms matching) is written to
 ``M/peak_picking.json``. A class without validation hits (the ride bell or china/splash of
-a split whose patterns never play them) is tuned on the F of its 5-class group (``CY+RD``),
-the group's other classes fixed: its hits count where they land on the group's references
-and are errors elsewhere. A class whose group has no hits either keeps the defaults.
+a split whose patterns never play them), or with fewer than :data:`MIN_GROUP_SHARE` of its
+5-class group's hits, is tuned on the F of that group (``CY+RD``), the group's other classes
+fixed: its hits count where they land on the group's references and are errors elsewhere. A
+class whose group has no hits either keeps the defaults.
 The pitched-note thresholds are tuned the same way on the mixes' notes (row ``notes``:
 the onset threshold; the frame threshold is in the file).
 """
@@ -35,6 +36,11 @@ PRE_AVG_S = (0.0, 0.05, 0.1)
 NOTE_ONSET_THRESHOLDS = tuple(np.round(np.arange(0.05, 0.751, 0.05), 3))
 NOTE_FRAME_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 """Pitched-note decoding thresholds tried (:class:`drumtx.decode.NoteThresholds`)."""
+MIN_GROUP_SHARE = 0.05
+"""A class with fewer validation hits than this share of its 5-class group's is tuned on the
+group's F: tuned alone on a handful of hits, a rare class can end on a threshold that writes it
+everywhere (72 ride-bell hits in a validation split of 3,216 cymbal and ride hits gave a
+threshold of 0.125 and 1,859 ride bells written)."""
 
 
 TABLE_COLUMNS = ("class", "tuned_on", "threshold", "pre_avg_s", "tp", "n_ref", "n_est", "f")
@@ -176,8 +182,9 @@ def tune_activations(
     Returns
     -------
     params : dict of str to PeakPickingParams
-        Tuned parameters of the classes with reference hits, and of those without whose
-        5-class group has some (tuned on the group's F, :func:`tune_in_group`).
+        Tuned parameters of the classes with reference hits, and of those without (or with
+        fewer than :data:`MIN_GROUP_SHARE` of their group's) whose 5-class group has some
+        (tuned on the group's F, :func:`tune_in_group`).
     table : pandas.DataFrame
         Per tuned class, :data:`TABLE_COLUMNS`: ``tuned_on`` is the class itself or its
         5-class group, whose counts the row then holds.
@@ -191,10 +198,15 @@ def tune_activations(
         }
         for ref in references
     ]
+    group_hits: dict[str, int] = {}
+    for name, group in vocab.FIVE_CLASS_MAP.items():
+        count = sum(len(piece[name]) for piece in times)
+        group_hits[group] = group_hits.get(group, 0) + count
     unseen = []
     for index, name in enumerate(vocab.DRUM_CLASSES):
         refs = [piece[name] for piece in times]
-        if sum(len(ref) for ref in refs) == 0:
+        n_hits = sum(len(ref) for ref in refs)
+        if n_hits == 0 or n_hits < MIN_GROUP_SHARE * group_hits[vocab.FIVE_CLASS_MAP[name]]:
             unseen.append(name)
             continue
         curves = [act["drum_onsets"][:, index] for act in activations]

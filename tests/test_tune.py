@@ -127,3 +127,23 @@ def test_notes_only_refuses_a_model_without_drum_peak_picking(tmp_path):
     with pytest.raises(DrumtxError, match="no drum peak picking to keep"):
         tune.tune(tmp_path / "m", tmp_path / "no-data", notes_only=True)
     assert not (tmp_path / "m" / "peak_picking.json").exists()
+
+
+def test_a_class_with_few_hits_in_its_group_is_tuned_on_the_group():
+    onsets, reference = _cymbal_case()
+    rides = pd.DataFrame({"time_s": np.arange(3.0, 23.0, 0.5), "cls": "RD"})
+    bell = pd.DataFrame({"time_s": [1.0], "cls": ["RB"]})
+    reference = pd.concat([reference[reference["cls"] == "CR"], rides, bell], ignore_index=True)
+    onsets = np.concatenate([onsets, np.zeros((2000, vocab.N_DRUM_CLASSES))])
+    onsets[:, vocab.CLASS_INDEX["CS"]] = 0.0  # only the bell head may find the bell
+    bell_index, ride_index = vocab.CLASS_INDEX["RB"], vocab.CLASS_INDEX["RD"]
+    onsets[(reference.loc[reference["cls"] == "RD", "time_s"] * 100).astype(int), ride_index] = 0.9
+    onsets[100, bell_index] = 0.7  # the one bell
+    onsets[np.arange(400, 2300, 50), bell_index] = 0.3  # the bell head firing on the ride
+    grid = tune.parameter_grid(thresholds=(0.2, 0.5, 0.8), pre_avg_s=(0.0,))
+    share = 1 / (len(reference))
+    assert share < tune.MIN_GROUP_SHARE
+    params, table = tune.tune_activations([{"drum_onsets": onsets}], [reference], grid)
+    assert table.set_index("class").loc["RB", "tuned_on"] == "CY+RD"
+    # tuned on the group it still finds its one bell and stays quiet on the ride
+    assert params["RB"].threshold == pytest.approx(0.5)
