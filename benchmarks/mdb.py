@@ -38,6 +38,8 @@ from drumtx.features import SAMPLE_RATE
 
 SONG_MINUTES = 3.0
 MIX_CONDITION = "full_mix"
+MDB_COUNT_WIDTH = 5
+"""Width of the hit counts in the tables (the four songs have fewer than 100,000 hits)."""
 
 
 def print_tables(scores: pd.DataFrame) -> None:
@@ -48,19 +50,9 @@ def print_tables(scores: pd.DataFrame) -> None:
     """
     for condition, table in evaluate.beside_merged(scores).groupby("condition", sort=False):
         for classes in (5, 13):
-            rows = table[table["classes"] == classes]
-            with_merged = bool(rows["f_merged"].notna().any())
             print(f"\n{condition} ({classes} classes, hits summed over songs, as written)")
-            header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>5} {'est':>5}"
-            print(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
-            for _, row in rows.iterrows():
-                line = (
-                    f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} "
-                    f"{row['f']:6.3f} {int(row['n_ref']):5d} {int(row['n_est']):5d}"
-                )
-                if with_merged:
-                    line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
-                print(line)
+            rows = table[table["classes"] == classes]
+            print("\n".join(evaluate.class_table_lines(rows, count_width=MDB_COUNT_WIDTH)))
         for classes in (13, 3):
             row = table[(table["classes"] == classes) & (table["class"] == evaluate.ALL_ROW)]
             merged_f = row["f_merged"].iloc[0]

@@ -87,12 +87,15 @@ PEAK_DBFS = -1.0
 """Each song is scaled to this peak level."""
 
 FP_GROUPS: dict[str, tuple[str, ...]] = {
-    "hihat": ("CHH", "PHH", "OHH"),
-    "cymbal": ("CR", "RD", "RB", "CS"),
-    "tom": ("HT", "MT", "LT"),
+    "hihat": vocab.coarse_members("HH"),
+    "cymbal": vocab.coarse_members("CY+RD"),
+    "tom": vocab.coarse_members("TT"),
 }
-"""Groups whose written hits that match no played hit of the group are false positives."""
-RECALL_GROUPS: dict[str, tuple[str, ...]] = {"kick": ("KD",), "snare": ("SD", "SS")}
+"""Groups (5-class groups) whose written hits that match no played hit of the group are false
+positives."""
+RECALL_GROUPS: dict[str, tuple[str, ...]] = {
+    "kick": vocab.coarse_members("BD"), "snare": vocab.coarse_members("SD"),
+}
 """Groups whose recall is reported."""
 LABEL_COLUMNS = ("onset_s", "gm_note", "cls", "velocity")
 

@@ -170,7 +170,7 @@ SIMULTANEOUS_S = 0.02
 """Hits within this many seconds of the first hit of a group are played at one instant."""
 MAX_HANDS = 2
 MAX_FEET = 2
-HIHAT_CLASSES: tuple[str, ...] = ("CHH", "OHH", "PHH")
+HIHAT_CLASSES: tuple[str, ...] = vocab.coarse_members("HH")
 """One hi-hat, one state at a time: closed, open or the pedal alone."""
 CRASH_CLASSES: tuple[str, ...] = ("CR", "CS")
 RIDE_CLASSES: tuple[str, ...] = ("RD", "RB")

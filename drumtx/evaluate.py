@@ -487,6 +487,27 @@ def beside_merged(scores: pd.DataFrame) -> pd.DataFrame:
     return written.merge(merged, on=keys, how="left")
 
 
+def class_table_lines(table: pd.DataFrame, count_width: int = 6) -> list[str]:
+    """The header and one line per class of a :func:`beside_merged` table (P, R, F, hits).
+
+    The merged F and estimated hits stand beside (columns ``F mrg``, ``est mrg``) where the
+    table has them; ``count_width`` is the width of the hit counts.
+    """
+    with_merged = bool(table["f_merged"].notna().any())
+    width = count_width
+    header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>{width}} {'est':>{width}}"
+    lines = [header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else "")]
+    for _, row in table.iterrows():
+        line = (
+            f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} {row['f']:6.3f} "
+            f"{int(row['n_ref']):{width}d} {int(row['n_est']):{width}d}"
+        )
+        if with_merged:
+            line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
+        lines.append(line)
+    return lines
+
+
 def format_tables(scores: pd.DataFrame, notes: dict[str, Counts]) -> str:
     """Human-readable tables: one block per condition and class set, F per class.
 
@@ -496,18 +517,8 @@ def format_tables(scores: pd.DataFrame, notes: dict[str, Counts]) -> str:
     lines = []
     table_all = beside_merged(scores)
     for (condition, classes), table in table_all.groupby(["condition", "classes"], sort=False):
-        with_merged = bool(table["f_merged"].notna().any())
         lines.append(f"{condition}, {classes} classes (hits summed over songs, as written):")
-        header = f"  {'class':6} {'P':>6} {'R':>6} {'F':>6} {'ref':>6} {'est':>6}"
-        lines.append(header + (f" {'F mrg':>6} {'est mrg':>7}" if with_merged else ""))
-        for _, row in table.iterrows():
-            line = (
-                f"  {row['class']:6} {row['precision']:6.3f} {row['recall']:6.3f} {row['f']:6.3f} "
-                f"{int(row['n_ref']):6d} {int(row['n_est']):6d}"
-            )
-            if with_merged:
-                line += f" {row['f_merged']:6.3f} {int(row['n_est_merged']):7d}"
-            lines.append(line)
+        lines.extend(class_table_lines(table))
     for condition, counts in notes.items():
         lines.append(
             f"{condition}, pitched notes (onset 50 ms): P {counts.precision:.3f} "

@@ -215,7 +215,7 @@ def tune_activations(
         rows.append(_row(name, name, best, counts))
     for name in unseen:
         group = vocab.FIVE_CLASS_MAP[name]
-        members = [other for other, coarse in vocab.FIVE_CLASS_MAP.items() if coarse == group]
+        members = vocab.coarse_members(group)
         group_refs = [np.concatenate([piece[m] for m in members]) for piece in times]
         if sum(len(ref) for ref in group_refs) == 0:
             continue

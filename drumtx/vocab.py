@@ -105,6 +105,17 @@ THREE_CLASS_MAP: dict[str, str] = {
 }
 """13 classes -> the 3-class protocol (BD, SD, HH); other classes are left out."""
 
+def coarse_members(group: str, class_map: dict[str, str] = FIVE_CLASS_MAP) -> tuple[str, ...]:
+    """The 13-class names a coarse class stands for, in :data:`DRUM_CLASSES` order.
+
+    Examples
+    --------
+    >>> coarse_members("HH")
+    ('CHH', 'PHH', 'OHH')
+    """
+    return tuple(name for name, coarse in class_map.items() if coarse == group)
+
+
 CLASS_MAPS: dict[int, dict[str, str]] = {
     13: {name: name for name in DRUM_CLASSES},
     5: FIVE_CLASS_MAP,
