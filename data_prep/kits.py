@@ -452,6 +452,8 @@ KITS: tuple[KitSpec, ...] = (
 """Every kit with its family and split (test/val kit families never appear in training)."""
 
 KIT_BY_NAME: dict[str, KitSpec] = {spec.name: spec for spec in KITS}
+KIT_FAMILIES: tuple[str, ...] = tuple(sorted({spec.family for spec in KITS}))
+"""Every sample family of :data:`KITS`."""
 
 
 def kits_for_split(split: str, family: str | None = None) -> list[KitSpec]:
@@ -461,9 +463,8 @@ def kits_for_split(split: str, family: str | None = None) -> list[KitSpec]:
     held-out ``"Muldjord"`` kit for a validation build).
     """
     out = []
-    if family is not None and not any(spec.family == family for spec in KITS):
-        families = sorted({spec.family for spec in KITS})
-        raise ValueError(f"unknown kit family {family!r} (one of {', '.join(families)})")
+    if family is not None and family not in KIT_FAMILIES:
+        raise ValueError(f"unknown kit family {family!r} (one of {', '.join(KIT_FAMILIES)})")
     for spec in KITS:
         if (spec.split != split) if family is None else (spec.family != family):
             continue

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal
 
 from drumtx.features import SAMPLE_RATE
-from drumtx.vocab import GM_DISTRACTOR_NOTES, GM_TO_CLASS
+from drumtx.vocab import DRUM_BY_NAME, GM_DISTRACTOR_NOTES, GM_TO_CLASS
 
 SPEED_OF_SOUND_M_S = 343.0
 ROOM_SIZE_M = ((3.5, 3.5, 2.4), (12.0, 10.0, 5.0))
@@ -76,20 +76,25 @@ ONSET_LEAD_S = 0.0005
 """Sound kept before that arrival."""
 
 
+CLASS_PIECES: dict[str, str] = {
+    "KD": "kick", "SD": "snare", "SS": "snare", "CHH": "hihat", "PHH": "hihat", "OHH": "hihat",
+    "HT": "tom_high", "MT": "tom_mid", "LT": "tom_floor", "CR": "crash", "RD": "ride",
+    "RB": "ride", "CS": "china",
+}
+"""The piece each drum class is played on (the second crash, GM 57, has its own place)."""
+SECOND_CRASH_NOTE = DRUM_BY_NAME["CR"].gm_notes[1]
+"""GM's crash cymbal 2."""
+
+
 def piece_of_note(gm_note: int) -> str | None:
     """The piece of the kit a GM note is played on (None for a note no piece plays)."""
-    if int(gm_note) in GM_DISTRACTOR_NOTES:
+    note = int(gm_note)
+    if note in GM_DISTRACTOR_NOTES:
         return "percussion"
-    cls = GM_TO_CLASS.get(int(gm_note))
-    if cls is None:
-        return None
-    if cls == "CR":
-        return "crash2" if int(gm_note) == 57 else "crash"
-    return {
-        "KD": "kick", "SD": "snare", "SS": "snare", "CHH": "hihat", "PHH": "hihat",
-        "OHH": "hihat", "HT": "tom_high", "MT": "tom_mid", "LT": "tom_floor", "RD": "ride",
-        "RB": "ride", "CS": "china",
-    }[cls]
+    if note == SECOND_CRASH_NOTE:
+        return "crash2"
+    cls = GM_TO_CLASS.get(note)
+    return None if cls is None else CLASS_PIECES[cls]
 
 
 @dataclass(frozen=True)
